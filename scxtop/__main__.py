@@ -1,0 +1,3 @@
+from scxtop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""Command line: parse arguments, pick a mode, and import only what that mode needs.
+
+Each subcommand lives in its own module with a `run(args) -> int`; they are imported lazily so
+that `scxtop log` never loads Textual and `scxtop doctor` never starts bpftrace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from scxtop import __version__
+from scxtop.errors import ScxtopError
+
+SOURCE_HELP = "auto (bpftrace if it can run, else procfs), bpftrace, procfs, or replay:PATH"
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than zero: {text!r}")
+    return value
+
+
+def add_source_options(parser: argparse.ArgumentParser, interval: float = 1.0) -> None:
+    parser.add_argument("--source", default="auto", help=SOURCE_HELP)
+    parser.add_argument(
+        "--interval", type=positive_float, default=interval, metavar="S", help="seconds per sample"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scxtop",
+        description="Live view of the Linux CPU scheduler: runqueues, migrations, mutex chains, sched_ext.",
+    )
+    parser.add_argument("--version", action="version", version=f"scxtop {__version__}")
+    add_source_options(parser)
+    parser.set_defaults(command_module="scxtop.tui.app")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    log = sub.add_parser("log", help="write samples as CSV and/or JSONL, without the dashboard")
+    add_source_options(log)
+    log.add_argument("--duration", type=positive_float, metavar="S", help="stop after S seconds")
+    log.add_argument("--csv", metavar="PATH", help="CSV output file, or - for stdout (default: -)")
+    log.add_argument("--jsonl", metavar="PATH", help="JSONL output file, or - for stdout")
+    log.set_defaults(command_module="scxtop.logcmd")
+
+    replay = sub.add_parser("replay", help="open the dashboard on a recording (CSV or JSONL)")
+    replay.add_argument("path", metavar="FILE")
+    replay.add_argument(
+        "--speed", type=positive_float, default=1.0, help="playback speed (default 1.0)"
+    )
+    replay.set_defaults(command_module="scxtop.tui.app")
+
+    doctor = sub.add_parser("doctor", help="check what scxtop needs and say how to fix what is missing")
+    doctor.set_defaults(command_module="scxtop.doctor")
+
+    schedulers = sub.add_parser("schedulers", help="list the sched_ext schedulers scxtop can switch to")
+    schedulers.set_defaults(command_module="scxtop.sched_ext.commands")
+
+    switch = sub.add_parser("switch", help="switch the running sched_ext scheduler")
+    switch.add_argument("name", help="scheduler name (e.g. scx_bpfland), or 'default' for none")
+    switch.add_argument("--mode", help="scx_loader mode: auto, gaming, powersave, lowlatency, server")
+    switch.add_argument(
+        "--timeout", type=positive_float, default=10.0, metavar="S", help="seconds to wait for the kernel"
+    )
+    switch.set_defaults(command_module="scxtop.sched_ext.commands")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        module = importlib.import_module(args.command_module)
+        return int(module.run(args) or 0)
+    except ScxtopError as err:
+        print(f"scxtop: {err}", file=sys.stderr)
+        return err.status
+    except KeyboardInterrupt:
+        return 130

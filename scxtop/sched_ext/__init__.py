@@ -1,0 +1,1 @@
+"""sched_ext: read the kernel's state (`state`) and switch schedulers (`switch`)."""

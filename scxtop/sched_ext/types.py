@@ -1,0 +1,75 @@
+"""Types shared by the switching backends, the CLI and the dashboard's scheduler picker."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class Mode(enum.IntEnum):
+    """scx_loader's scheduler modes (`SchedulerMode`)."""
+
+    AUTO = 0
+    GAMING = 1
+    POWERSAVE = 2
+    LOWLATENCY = 3
+    SERVER = 4
+
+
+DEFAULT_SCHEDULER = "default"
+"""The pseudo-scheduler 'no sched_ext scheduler': tasks go back to the kernel's fair class."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerEntry:
+    """A scheduler the user can switch to."""
+
+    name: str
+    """What the user types and what the kernel's `root/ops` is expected to start with."""
+    program: Path | None
+    """Executable for the direct backend; None for 'default' or loader-only entries."""
+    args: tuple[str, ...] = ()
+    modes: tuple[Mode, ...] = ()
+    origin: str = "path"
+    """'path' (an scx_* on PATH), 'config', 'loader' (org.scx.Loader), or 'default'."""
+    running: bool = False
+    last_switch: float | None = None
+    """When scxtop last switched to it (seconds since the epoch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResult:
+    """The outcome of one switch transaction."""
+
+    ok: bool
+    target: str
+    previous: str | None
+    seconds: float
+    message: str
+    """One line for the user: what happened, and on failure what to do."""
+    restored: str | None = None
+    """On failure, the scheduler that was put back ('default' when none ran before)."""
+    output_tail: str = ""
+    """Last lines the failing scheduler printed."""
+
+
+ProgressCallback = Callable[[str], None]
+"""Called with short progress lines ('stopping scx_a', 'waiting for enabled', ...)."""
+
+
+class Switcher(Protocol):
+    backend: str
+    """'direct' or 'scx_loader'."""
+
+    def schedulers(self) -> list[SchedulerEntry]: ...
+
+    def switch(
+        self,
+        name: str,
+        mode: Mode | None = None,
+        timeout: float = 10.0,
+        progress: ProgressCallback | None = None,
+    ) -> SwitchResult: ...
