@@ -1,0 +1,158 @@
+"""Turn consecutive sched_ext state reads into timeline events: loaded, unloaded, switched, ejected.
+
+The kernel's `enable_seq` moves each time a BPF scheduler is enabled, so two reads a second apart
+still show a switch that happened in between. When the state drops to disabled and scxtop did not
+ask for it, the kernel log says why: `sched_ext: BPF scheduler "x" disabled (reason)`. A reason
+other than a normal unregistration (a runtime error, the watchdog, sysrq-S) is an ejection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+
+KMSG = Path("/dev/kmsg")
+DISABLED_RE = re.compile(r'sched_ext: BPF scheduler "(?P<ops>[^"]*)" disabled \((?P<reason>.*)\)\s*$')
+NORMAL_REASONS = ("unregistered from user space", "unregistered from BPF")
+EXPECT_FOR_S = 30.0
+"""How long a change scxtop asked for stays expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disable:
+    """One 'BPF scheduler disabled' line of the kernel log."""
+
+    ops: str
+    reason: str
+
+    @property
+    def ejected(self) -> bool:
+        return not self.reason.startswith(NORMAL_REASONS)
+
+
+def parse_disable(line: str) -> Disable | None:
+    match = DISABLED_RE.search(line)
+    return Disable(match["ops"], match["reason"]) if match else None
+
+
+class KernelLog:
+    """New lines of the kernel log since we opened it (`/dev/kmsg`, or any appendable file in tests).
+
+    Unreadable (no root, dmesg_restrict) means `available` is False and we never guess a reason.
+    """
+
+    def __init__(self, path: Path = KMSG) -> None:
+        self._fd: int | None = None
+        self._rest = b""
+        try:
+            self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            os.lseek(self._fd, 0, os.SEEK_END)
+        except OSError:
+            self.close()
+
+    @property
+    def available(self) -> bool:
+        return self._fd is not None
+
+    def new_lines(self) -> list[str]:
+        if self._fd is None:
+            return []
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(self._fd, 8192)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:  # /dev/kmsg: records we had not read yet were overwritten
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        data = self._rest + b"".join(chunks)
+        *lines, self._rest = data.split(b"\n")
+        # /dev/kmsg records are "prio,seq,ts,flags;message"; continuation lines start with a space.
+        return [line.decode(errors="replace").partition(";")[2] or line.decode(errors="replace")
+                for line in lines if line and not line.startswith(b" ")]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = None
+
+
+class SchedExtTracker:
+    """Feed it every state read (`update`); it returns what changed since the previous one."""
+
+    def __init__(self, log: KernelLog | None = None, clock: Callable[[], float] = time.time) -> None:
+        self._log = log
+        self._clock = clock
+        self._previous: SchedExtState | None = None
+        self._expected_until = 0.0
+
+    def expect(self, within_s: float = EXPECT_FOR_S) -> None:
+        """scxtop is about to load, switch or stop a scheduler: the next change is ours."""
+        self._expected_until = self._clock() + within_s
+
+    def _by_us(self, now: float) -> bool:
+        return now <= self._expected_until
+
+    def update(self, state: SchedExtState) -> tuple[SchedExtEvent, ...]:
+        now = self._clock()
+        previous, self._previous = self._previous, state
+        disables = [d for d in map(parse_disable, self._log.new_lines() if self._log else []) if d]
+        if previous is None or not state.supported:
+            return ()
+        events = self._events(previous, state, disables, now)
+        if events and self._by_us(now):
+            events = [_mark_ours(e) for e in events]
+            self._expected_until = 0.0
+        return tuple(events)
+
+    def _events(self, old: SchedExtState, new: SchedExtState, disables: list[Disable],
+                now: float) -> list[SchedExtEvent]:
+        was_on = old.state == "enabled" and old.ops is not None
+        is_on = new.state == "enabled" and new.ops is not None
+        seq_moved = (new.enable_seq or 0) > (old.enable_seq or 0)
+        events: list[SchedExtEvent] = []
+        ejections = [d for d in disables if d.ejected]
+        if was_on and (not is_on or seq_moved):
+            gone = next((d for d in reversed(disables) if d.ops and old.ops.startswith(d.ops)), None)
+            if gone is None and disables:
+                gone = disables[-1]
+            if gone is not None and gone.ejected and not self._by_us(now):
+                events.append(_ejected(now, Disable(old.ops, gone.reason)))
+            elif not is_on:
+                detail = gone.reason if gone else ("" if self._log and self._log.available
+                                                   else "reason unknown: kernel log unreadable")
+                events.append(SchedExtEvent(now, SchedExtEventKind.UNLOADED, old.ops, detail=detail))
+            if is_on:
+                kind = SchedExtEventKind.LOADED if events else SchedExtEventKind.SWITCHED
+                events.append(SchedExtEvent(now, kind, new.ops, previous=old.ops,
+                                            detail="" if new.ops != old.ops else "restarted"))
+        elif is_on and (not was_on or seq_moved):
+            events.extend(_ejected(now, d) for d in ejections)
+            events.append(SchedExtEvent(now, SchedExtEventKind.LOADED, new.ops, previous=None))
+        elif not is_on and not self._by_us(now):
+            # A scheduler came and went between two reads: only the kernel log saw it.
+            events.extend(_ejected(now, d) for d in ejections)
+        return events
+
+
+def _ejected(now: float, disable: Disable) -> SchedExtEvent:
+    return SchedExtEvent(now, SchedExtEventKind.EJECTED, disable.ops, detail=disable.reason)
+
+
+def _mark_ours(event: SchedExtEvent) -> SchedExtEvent:
+    if event.kind is SchedExtEventKind.EJECTED:
+        return event
+    return SchedExtEvent(event.time, event.kind, event.ops, event.previous, by_us=True, detail=event.detail)

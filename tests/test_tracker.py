@@ -1,0 +1,180 @@
+"""sched_ext timeline events from consecutive reads of a fake /sys/kernel/sched_ext tree and kernel log."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from scxtop.model import SchedExtEventKind as Kind
+from scxtop.sched_ext.state import read_state
+from scxtop.sched_ext.tracker import KMSG, KernelLog, SchedExtTracker, parse_disable
+
+
+class FakeSysfs:
+    """A /sys/kernel/sched_ext lookalike that tests move between states."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "root").mkdir(parents=True)
+        (root / "switch_all").write_text("0\n")
+        (root / "nr_rejected").write_text("0\n")
+        self.seq = 0
+        self.set("disabled", None)
+
+    def set(self, state: str, ops: str | None, bump: bool = False) -> None:
+        if bump:
+            self.seq += 1
+        (self.root / "state").write_text(state + "\n")
+        (self.root / "enable_seq").write_text(f"{self.seq}\n")
+        (self.root / "root" / "ops").write_text((ops or "") + "\n")
+
+    def read(self):
+        return read_state(self.root)
+
+
+class FakeKmsg:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.write_text("6,100,1000,-;an old line before scxtop started\n")
+
+    def say(self, message: str) -> None:
+        with self.path.open("a") as f:
+            f.write(f"6,101,2000,-;{message}\n")
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    sysfs = FakeSysfs(tmp_path / "sched_ext")
+    kmsg = FakeKmsg(tmp_path / "kmsg")
+    clock = [1000.0]
+    tracker = SchedExtTracker(KernelLog(kmsg.path), clock=lambda: clock[0])
+    tracker.update(sysfs.read())
+    return sysfs, kmsg, tracker, clock
+
+
+def kinds(events):
+    return [(e.kind, e.ops, e.previous, e.by_us) for e in events]
+
+
+def test_first_read_is_the_baseline(tmp_path: Path):
+    sysfs = FakeSysfs(tmp_path / "s")
+    sysfs.set("enabled", "lavd_1.0", bump=True)
+    assert SchedExtTracker(None).update(sysfs.read()) == ()
+
+
+def test_load_switch_unload(world):
+    sysfs, kmsg, tracker, _ = world
+    sysfs.set("enabled", "bpfland_1.0.14", bump=True)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland_1.0.14", None, False)]
+    assert tracker.update(sysfs.read()) == ()
+    sysfs.set("enabled", "lavd_1.0.9", bump=True)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.SWITCHED, "lavd_1.0.9", "bpfland_1.0.14", False)]
+    kmsg.say('sched_ext: BPF scheduler "lavd_1.0.9" disabled (unregistered from user space)')
+    sysfs.set("disabled", None)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.UNLOADED, "lavd_1.0.9", None, False)]
+    assert events[0].detail == "unregistered from user space"
+
+
+def test_restart_of_the_same_scheduler_is_seen_through_enable_seq(world):
+    sysfs, _, tracker, _ = world
+    sysfs.set("enabled", "rusty", bump=True)
+    tracker.update(sysfs.read())
+    sysfs.set("enabled", "rusty", bump=True)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.SWITCHED, "rusty", "rusty", False)] and events[0].detail == "restarted"
+
+
+def test_kernel_ejection_names_the_reason(world):
+    sysfs, kmsg, tracker, _ = world
+    sysfs.set("enabled", "bpfland_1.0.14", bump=True)
+    tracker.update(sysfs.read())
+    kmsg.say('sched_ext: BPF scheduler "bpfland_1.0.14" disabled (runtime error)')
+    kmsg.say("sched_ext: bpfland_1.0.14: SCX_DSQ_LOCAL[_ON] target CPU 5 not allowed for foo[123]")
+    sysfs.set("disabled", None)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.EJECTED, "bpfland_1.0.14", None, False)]
+    assert events[0].detail == "runtime error"
+
+
+def test_watchdog_ejection_then_reload_between_two_reads(world):
+    sysfs, kmsg, tracker, _ = world
+    sysfs.set("enabled", "a_1", bump=True)
+    tracker.update(sysfs.read())
+    kmsg.say('sched_ext: BPF scheduler "a_1" disabled (runnable task stall (watchdog failed))')
+    sysfs.set("enabled", "b_2", bump=True)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.EJECTED, "a_1", None, False), (Kind.LOADED, "b_2", "a_1", False)]
+    assert events[0].detail == "runnable task stall (watchdog failed)"
+
+
+def test_scheduler_that_came_and_went_unseen_is_still_reported(world):
+    sysfs, kmsg, tracker, _ = world
+    sysfs.seq += 1
+    kmsg.say('sched_ext: BPF scheduler "flash" disabled (scx_bpf_error)')
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.EJECTED, "flash", None, False)]
+
+
+def test_changes_scxtop_asked_for_are_marked_by_us_and_expire(world):
+    sysfs, kmsg, tracker, clock = world
+    tracker.expect()
+    sysfs.set("enabled", "bpfland", bump=True)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland", None, True)]
+    # The expectation is used up: the next change is not ours.
+    sysfs.set("enabled", "lavd", bump=True)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.SWITCHED, "lavd", "bpfland", False)]
+    tracker.expect(within_s=5)
+    clock[0] += 60
+    kmsg.say('sched_ext: BPF scheduler "lavd" disabled (unregistered from user space)')
+    sysfs.set("disabled", None)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "lavd", None, False)]
+
+
+def test_a_stop_we_asked_for_is_not_an_ejection(world):
+    sysfs, kmsg, tracker, _ = world
+    sysfs.set("enabled", "bpfland", bump=True)
+    tracker.update(sysfs.read())
+    tracker.expect()
+    kmsg.say('sched_ext: BPF scheduler "bpfland" disabled (disabled by sysrq-S)')
+    sysfs.set("disabled", None)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "bpfland", None, True)]
+
+
+def test_unreadable_kernel_log_says_the_reason_is_unknown(tmp_path: Path):
+    sysfs = FakeSysfs(tmp_path / "s")
+    log = KernelLog(tmp_path / "no-such-kmsg")
+    assert not log.available
+    tracker = SchedExtTracker(log)
+    sysfs.set("enabled", "x", bump=True)
+    tracker.update(sysfs.read())
+    sysfs.set("disabled", None)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.UNLOADED, "x", None, False)]
+    assert "kernel log unreadable" in events[0].detail
+
+
+def test_kernel_without_sched_ext_gives_no_events(tmp_path: Path):
+    tracker = SchedExtTracker(None)
+    assert tracker.update(read_state(tmp_path / "absent")) == ()
+    assert tracker.update(read_state(tmp_path / "absent")) == ()
+
+
+def test_parse_disable_line():
+    d = parse_disable('sched_ext: BPF scheduler "scx_x" disabled (unregistered from BPF)')
+    assert d is not None and d.ops == "scx_x" and not d.ejected
+    assert parse_disable("sched_ext: scx_x: something else") is None
+
+
+def test_real_kmsg_lines_reach_the_reader():
+    if not os.access(KMSG, os.R_OK | os.W_OK):
+        pytest.skip("/dev/kmsg is not readable and writable here (needs root)")
+    log = KernelLog()
+    assert log.available
+    marker = f"scxtop-test {uuid.uuid4()}"
+    with KMSG.open("w") as kmsg:
+        kmsg.write(marker + "\n")
+    assert marker in log.new_lines()
+    log.close()
