@@ -17,12 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+from scxtop.sched_ext.state import SYSFS, read_state
 
 KMSG = Path("/dev/kmsg")
 DISABLED_RE = re.compile(r'sched_ext: BPF scheduler "(?P<ops>[^"]*)" disabled \((?P<reason>.*)\)\s*$')
 NORMAL_REASONS = ("unregistered from user space", "unregistered from BPF")
 EXPECT_FOR_S = 30.0
 """How long a change scxtop asked for stays expected."""
+
+_expected_anywhere_until = 0.0
+
+
+def expect_change(within_s: float = EXPECT_FOR_S) -> None:
+    """The switcher calls this (from any thread) before it loads, switches or stops a scheduler,
+    so that every tracker in the process marks the next change as scxtop's own."""
+    global _expected_anywhere_until
+    _expected_anywhere_until = time.time() + within_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +114,7 @@ class SchedExtTracker:
         self._expected_until = self._clock() + within_s
 
     def _by_us(self, now: float) -> bool:
-        return now <= self._expected_until
+        return now <= self._expected_until or time.time() <= _expected_anywhere_until
 
     def update(self, state: SchedExtState) -> tuple[SchedExtEvent, ...]:
         now = self._clock()
@@ -115,8 +125,13 @@ class SchedExtTracker:
         events = self._events(previous, state, disables, now)
         if events and self._by_us(now):
             events = [_mark_ours(e) for e in events]
-            self._expected_until = 0.0
+            self._consume_expectation()
         return tuple(events)
+
+    def _consume_expectation(self) -> None:
+        global _expected_anywhere_until
+        self._expected_until = 0.0
+        _expected_anywhere_until = 0.0
 
     def _events(self, old: SchedExtState, new: SchedExtState, disables: list[Disable],
                 now: float) -> list[SchedExtEvent]:
@@ -156,3 +171,23 @@ def _mark_ours(event: SchedExtEvent) -> SchedExtEvent:
     if event.kind is SchedExtEventKind.EJECTED:
         return event
     return SchedExtEvent(event.time, event.kind, event.ops, event.previous, by_us=True, detail=event.detail)
+
+
+class SchedExtWatch:
+    """What a source calls once per interval: the state now, and the events since the last call.
+
+    The kernel log is opened only where the kernel has sched_ext.
+    """
+
+    def __init__(self, root: Path = SYSFS, kmsg: Path = KMSG) -> None:
+        self._root = root
+        self._log = KernelLog(kmsg) if root.is_dir() else None
+        self.tracker = SchedExtTracker(self._log)
+
+    def poll(self) -> tuple[SchedExtState, tuple[SchedExtEvent, ...]]:
+        state = read_state(self._root)
+        return state, self.tracker.update(state)
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()

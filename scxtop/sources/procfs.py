@@ -1,0 +1,154 @@
+"""The source that needs no BPF: /proc and /sys, readable by any user.
+
+- rq: runnable threads (state R) counted per CPU by the `processor` field of
+  /proc/*/task/*/stat, at the end of each interval (a snapshot, not an average; our own
+  scanning thread is left out);
+- util: per-CPU busy share from psutil's cpu_times;
+- csw: per-CPU `schedule()` calls from /proc/schedstat where the kernel has schedstats,
+  otherwise None (the kernel counts context switches per CPU but shows only the total);
+- freq: cpufreq's scaling_cur_freq where it exists;
+- most delayed tasks: the delay tracker (taskstats), fed with the runnable threads we saw.
+Migrations, mutex chains and wakeup latency need BPF: they stay None and `limitations` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+from scxtop.model import CpuStats, Sample
+from scxtop.sched_ext.tracker import SchedExtWatch
+from scxtop.sources.pacing import Pacer
+from scxtop.sources.taskstats import DelayTracker
+from scxtop.sources.threads import ThreadStat, scan_threads
+
+NO_BPF = "procfs: no migrations, mutex chains or wakeup latency (BPF needed: run as root with bpftrace)"
+NO_CSW = "procfs: no per-CPU context switches (kernel without schedstats)"
+
+
+def read_schedstat(path: Path = Path("/proc/schedstat")) -> dict[int, int] | None:
+    """schedule() calls per CPU (`cpuN yld 0 sched_count ...`), or None without schedstats."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            parts = line.split()
+            with contextlib.suppress(IndexError, ValueError):
+                counts[int(parts[0][3:])] = int(parts[3])
+    return counts or None
+
+
+def read_freq_mhz(cpu: int, root: Path = Path("/sys/devices/system/cpu")) -> float | None:
+    try:
+        return int((root / f"cpu{cpu}" / "cpufreq" / "scaling_cur_freq").read_text()) / 1000.0
+    except (OSError, ValueError):
+        return None
+
+
+def busy_percent(before: psutil._common.scputimes, after: psutil._common.scputimes) -> float:
+    """Share of the interval the CPU was not idle (idle and iowait count as idle)."""
+    total = sum(after) - sum(before)
+    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0))
+    if total <= 0:
+        return 0.0
+    return max(0.0, min(100.0, 100.0 * (total - idle) / total))
+
+
+def count_runnable(cpus: int, runnable: list[ThreadStat]) -> list[int]:
+    counts = [0] * cpus
+    for stat in runnable:
+        if 0 <= stat.cpu < cpus:
+            counts[stat.cpu] += 1
+    return counts
+
+
+class ProcfsSource:
+    """Samples from /proc and /sys once per interval; cheap enough for 1 s on thousands of threads."""
+
+    name = "procfs"
+
+    def __init__(self, interval_s: float = 1.0, proc: str = "/proc", delayed_tasks: int = 10,
+                 schedstat: Path = Path("/proc/schedstat")) -> None:
+        self.interval_s = interval_s
+        self._proc = proc
+        self._schedstat = schedstat
+        self._top_n = delayed_tasks
+        self._pacer = Pacer()
+        self._delays = DelayTracker(proc=proc) if delayed_tasks else None
+        self._scx = SchedExtWatch()
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def samples(self) -> Iterator[Sample]:
+        ncpu = psutil.cpu_count() or 1
+        times = psutil.cpu_times(percpu=True)
+        switches = read_schedstat(self._schedstat)
+        try:
+            while self._pacer.wait(self.interval_s):
+                interval = self.interval_s
+                runnable = scan_threads(self._proc, skip_tid=threading.get_native_id())
+                now_times = psutil.cpu_times(percpu=True)
+                now_switches = read_schedstat(self._schedstat)
+                rq = count_runnable(ncpu, runnable)
+                cpus = tuple(
+                    CpuStats(
+                        cpu=cpu,
+                        rq=float(rq[cpu]),
+                        rq_max=rq[cpu],
+                        util=busy_percent(times[cpu], now_times[cpu]) if cpu < len(now_times) else None,
+                        freq_mhz=read_freq_mhz(cpu),
+                        csw=_delta(switches, now_switches, cpu),
+                    )
+                    for cpu in range(ncpu)
+                )
+                times, switches = now_times, now_switches
+                delayed = None
+                if self._delays is not None:
+                    self._delays.observe(runnable)
+                    delayed = self._delays.top(self._top_n)
+                scx, events = self._scx.poll()
+                yield Sample(
+                    time=time.time(),
+                    elapsed_s=self._pacer.elapsed(),
+                    interval_s=interval,
+                    source=self.name,
+                    cpus=cpus,
+                    delayed_tasks=delayed,
+                    scx=scx,
+                    scx_events=events,
+                    limitations=self.limitations(switches is not None),
+                )
+        finally:
+            self.close()
+
+    def limitations(self, have_csw: bool) -> tuple[str, ...]:
+        notes = [NO_BPF]
+        if not have_csw:
+            notes.append(NO_CSW)
+        if self._delays is not None and self._delays.limitation:
+            notes.append(self._delays.limitation)
+        return tuple(notes)
+
+    def close(self) -> None:
+        self._pacer.stop()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._delays is not None:
+            self._delays.close()
+        self._scx.close()
+
+
+def _delta(before: dict[int, int] | None, after: dict[int, int] | None, cpu: int) -> int | None:
+    if before is None or after is None or cpu not in before or cpu not in after:
+        return None
+    return max(0, after[cpu] - before[cpu])

@@ -1,0 +1,96 @@
+"""The procfs source on the real kernel: pinned busy loops show up in their CPU's rq and util."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from busyloops import pinned_busy_loops
+
+from scxtop.sources.procfs import ProcfsSource, read_schedstat
+from scxtop.sources.threads import scan_threads
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def take(source: ProcfsSource, n: int):
+    try:
+        return list(itertools.islice(source.samples(), n))
+    finally:
+        source.close()
+
+
+def two_cpus() -> tuple[int, int]:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs to compare a loaded one with an idle one")
+    return cpus[-1], cpus[0]
+
+
+def test_pinned_busy_loops_raise_that_cpus_runqueue():
+    busy, other = two_cpus()
+    with pinned_busy_loops(busy, 3) as pids:
+        samples = take(ProcfsSource(interval_s=0.3), 4)
+    for sample in samples:
+        by_cpu = {c.cpu: c for c in sample.cpus}
+        assert by_cpu[busy].rq >= 3, sample
+        assert by_cpu[busy].rq > by_cpu[other].rq
+        assert by_cpu[busy].util > 90
+    # Three loops share one CPU, so each waits on the runqueue: they lead the most-delayed list.
+    delayed = {d.pid for d in samples[-1].delayed_tasks}
+    assert delayed & set(pids)
+    assert all(d.cpu == busy and d.delay_ns > 0 for d in samples[-1].delayed_tasks if d.pid in pids)
+
+
+def test_unseen_values_are_none_and_said_in_limitations():
+    sample = take(ProcfsSource(interval_s=0.2), 1)[0]
+    assert sample.source == "procfs"
+    assert sample.migrations is None and sample.top_migrators is None
+    assert sample.blocked is None and sample.chains is None and sample.wakeup_latency is None
+    assert any("no migrations" in note for note in sample.limitations)
+    assert len(sample.cpus) == os.cpu_count()
+    if not Path("/proc/schedstat").exists():
+        assert all(c.csw is None for c in sample.cpus)
+        assert any("context switches" in note for note in sample.limitations)
+
+
+def test_per_cpu_switches_from_schedstat_where_the_kernel_has_it(tmp_path: Path):
+    assert read_schedstat(FIXTURES / "schedstat") == {0: 2206735, 1: 1976534}
+    assert read_schedstat(tmp_path / "absent") is None
+
+
+def test_scan_finds_this_thread_and_reads_its_fields():
+    me = os.getpid()
+    threads = {t.tid: t for t in scan_threads(runnable_only=False)}
+    assert threads[me].pid == me and threads[me].state == "R"
+    assert threads[me].cpu in os.sched_getaffinity(0)
+    assert threads[me].policy == "SCHED_OTHER" and threads[me].nice == os.nice(0)
+    assert me not in {t.tid for t in scan_threads(skip_tid=me)}
+
+
+ODD_TASK = """
+import os, sys, time
+open("/proc/self/comm", "w").write("x (y) z")
+os.nice(5)
+os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+os.sched_setaffinity(0, {int(sys.argv[1])})
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_comm_with_spaces_and_parentheses_nice_and_policy_are_read():
+    cpu = max(os.sched_getaffinity(0))
+    child = subprocess.Popen([sys.executable, "-c", ODD_TASK, str(cpu)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        stat = {t.tid: t for t in scan_threads(runnable_only=False)}[child.pid]
+    finally:
+        child.kill()
+        child.wait()
+    seen = (stat.comm, stat.state, stat.nice, stat.cpu, stat.policy)
+    assert seen == ("x (y) z", "S", 5, cpu, "SCHED_BATCH")

@@ -1,0 +1,73 @@
+"""Run-queue delay per task from taskstats (and /proc/PID/schedstat), on real contending loops."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from busyloops import pinned_busy_loops
+
+from scxtop.sources.taskstats import DelayReader, DelayTracker, schedstat_delay
+
+
+def test_taskstats_is_used_as_root_and_agrees_with_schedstat():
+    reader = DelayReader()
+    try:
+        if os.geteuid() != 0 and reader.backend != "taskstats":
+            pytest.skip(f"taskstats refused without root: {reader.reason}")
+        assert reader.backend == "taskstats", reader.reason
+        cpu = max(os.sched_getaffinity(0))
+        with pinned_busy_loops(cpu, 2) as pids:
+            time.sleep(0.5)
+            for pid in pids:
+                before = schedstat_delay(pid)
+                over_netlink = reader.total(pid)
+                after = schedstat_delay(pid)
+                # The same kernel counter (sched_info.run_delay), read in between two procfs reads.
+                assert before is not None and over_netlink is not None and after is not None
+                assert 0 < before <= over_netlink <= after
+    finally:
+        reader.close()
+
+
+def test_gone_task_has_no_delay():
+    reader = DelayReader()
+    try:
+        assert reader.total(2**22 + 7) is None
+        assert schedstat_delay(2**22 + 7) is None
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("use_taskstats", [True, False], ids=["taskstats", "schedstat"])
+def test_contending_loops_lead_the_most_delayed_list(use_taskstats: bool):
+    cpu = max(os.sched_getaffinity(0))
+    tracker = DelayTracker(use_taskstats=use_taskstats)
+    try:
+        with pinned_busy_loops(cpu, 3) as pids:
+            tops = []
+            for _ in range(4):
+                time.sleep(0.3)
+                tops.append(tracker.top(5))
+    finally:
+        tracker.close()
+    last = tops[-1]
+    ours = [d for d in last if d.pid in pids]
+    assert len(ours) >= 2, last
+    for d in ours:
+        assert d.cpu == cpu and d.comm.startswith("python") and d.policy == "SCHED_OTHER" and d.nice == 0
+        assert 0 < d.delay_ns <= d.total_delay_ns
+    assert [d.delay_ns for d in last] == sorted((d.delay_ns for d in last), reverse=True)
+
+
+def test_candidate_set_is_bounded():
+    cpu = max(os.sched_getaffinity(0))
+    tracker = DelayTracker(max_tasks=2)
+    try:
+        with pinned_busy_loops(cpu, 4):
+            for _ in range(3):
+                time.sleep(0.2)
+                assert len(tracker.top(10)) <= 2
+    finally:
+        tracker.close()
