@@ -1,0 +1,491 @@
+"""The scxtop dashboard: live (`scxtop`) or over a recording (`scxtop replay FILE`).
+
+Data flow: a collector worker thread drives `source.samples()` and posts `SampleArrived`; one
+handler keeps the latest sample and appends history; a UI timer redraws from the latest sample
+only when it changed, inside `batch_update()`. A replay feeds the same handler from a `Playback`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
+
+from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind
+from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
+from scxtop.sources import Source
+from scxtop.topology import Grouping, Topology, read_topology
+from scxtop.tui.chains_panel import ChainsPanel
+from scxtop.tui.collector import Backoff, collect
+from scxtop.tui.confirm_screen import ConfirmScreen
+from scxtop.tui.cpu_panel import CpuPanel
+from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
+from scxtop.tui.help_screen import HelpScreen
+from scxtop.tui.messages import SampleArrived, SourceFailed, SwitchDone, SwitchProgress
+from scxtop.tui.migrations_panel import MigrationsPanel
+from scxtop.tui.picker_screen import PickerScreen, next_scheduler
+from scxtop.tui.playback import Playback
+from scxtop.tui.schedext_panel import SchedExtPanel
+from scxtop.tui.status_line import Status, StatusLine
+from scxtop.tui.tasks_panel import TasksPanel
+from scxtop.tui.timeline import ScxTimeline
+from scxtop.tui.too_small import TooSmall, too_small
+
+INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+RENDER_TICK = 0.2
+"""Seconds between checks for a new sample to draw; drawing happens only when one arrived."""
+SEEK_STEP = 10
+
+LIVE_ONLY = {"pick_scheduler", "next_scheduler"}
+REPLAY_ONLY = {"step", "seek", "seek_start", "seek_end"}
+
+SourceFactory = Callable[[float], Source]
+"""Opens a fresh source with the given interval; called again after each failure."""
+
+
+def _nearest_step(interval: float, direction: int) -> float:
+    """The next interval up (+1) or down (-1) on the INTERVALS ladder."""
+    if direction > 0:
+        return next((i for i in INTERVALS if i > interval + 1e-9), INTERVALS[-1])
+    return next((i for i in reversed(INTERVALS) if i < interval - 1e-9), INTERVALS[0])
+
+
+class ScxtopApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "scxtop"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("space", "toggle_pause", "Pause", id="pause"),
+        Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+", id="interval.up"),
+        Binding("minus", "interval(-1)", "Faster", key_display="-", id="interval.down"),
+        Binding("g", "cycle_grouping", "Group", id="grouping"),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("tab", "app.focus_next", "Focus", id="focus"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("s", "pick_scheduler", "Scheduler", id="scheduler.pick"),
+        Binding("n", "next_scheduler", "Next sched", id="scheduler.next"),
+        Binding("full_stop", "step(1)", "Step", key_display=".", id="replay.step"),
+        Binding("comma", "step(-1)", "Back", key_display=",", id="replay.back"),
+        Binding("right_square_bracket", "seek(1)", "Seek +10", key_display="]", id="replay.forward"),
+        Binding("left_square_bracket", "seek(-1)", "Seek -10", key_display="[", id="replay.rewind"),
+        Binding("home", "seek_start", "Start", show=False, id="replay.start"),
+        Binding("end", "seek_end", "End", show=False, id="replay.end"),
+        Binding("escape", "close_filter", "Close filter", show=False, id="filter.close"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        source_factory: SourceFactory | None = None,
+        playback: Playback | None = None,
+        interval: float = 1.0,
+        speed: float = 1.0,
+        topology: Topology | None = None,
+        switcher_factory: Callable[[], Switcher] | None = None,
+        confirm_switch: bool = True,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__()
+        if (source_factory is None) == (playback is None):
+            raise ValueError("give either a live source factory or a playback")
+        self.source_factory = source_factory
+        self.playback = playback
+        self.interval = interval
+        self.speed = speed
+        self.topology = topology if topology is not None else read_topology()
+        self.switcher_factory = switcher_factory
+        self.confirm_switch = confirm_switch
+        self.backoff = backoff or Backoff()
+        self.grouping = Grouping.CPU
+        self.paused = False
+        self.latest: Sample | None = None
+        self.samples_seen = 0
+        self.history = CpuHistory()
+        self.timeline = ScxTimeline()
+        self.switch_lines: deque[str] = deque(maxlen=4)
+        self.retry = ""
+        self._dirty = False
+        self._source: Source | None = None
+        self._switcher: Switcher | None = None
+        self._replay_timer: Timer | None = None
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dashboard"):
+            with Horizontal(id="top"):
+                yield CpuPanel(id="cpus")
+                with Vertical(id="side"):
+                    yield SchedExtPanel(id="scx")
+                    yield MigrationsPanel(id="migrations")
+            with Horizontal(id="bottom"):
+                yield ChainsPanel(id="chains")
+                yield TasksPanel(id="tasks")
+            yield Input(placeholder="filter tasks by name (enter to keep, escape to close)", id="filter")
+            yield StatusLine(id="status")
+        yield TooSmall(id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#scx").border_title = "sched_ext"
+        self.query_one("#migrations").border_title = "Migrations"
+        self.query_one("#chains").border_title = "Blocked chains"
+        self._check_size(self.size.width, self.size.height)
+        self.set_interval(RENDER_TICK, self._render_tick, name="render")
+        if self.playback is not None:
+            self.interval = self.playback.samples[0].interval_s or 1.0
+            self._restart_replay_timer()
+            self._advance_replay()
+        else:
+            self._collect()
+        self._show_status()
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        small = too_small(width, height)
+        self.screen.set_class(small, "-too-small")
+        if small:
+            self.query_one(TooSmall).explain(width, height)
+
+    # ---- collection (live) --------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="collector", name="collector")
+    def _collect(self) -> None:
+        worker = get_current_worker()
+        factory = self.source_factory
+        assert factory is not None
+        collect(
+            open_source=lambda: factory(self.interval),
+            on_source=self._set_source,
+            on_sample=lambda sample: self.post_message(SampleArrived(sample)),
+            on_failure=lambda failure: self.post_message(SourceFailed(failure)),
+            cancelled=lambda: worker.is_cancelled,
+            backoff=self.backoff,
+        )
+
+    def _set_source(self, source: Source | None) -> None:
+        self._source = source
+
+    def _stop_collector(self) -> None:
+        self.workers.cancel_group(self, "collector")
+        source = self._source
+        if source is not None:
+            source.close()
+
+    async def action_quit(self) -> None:
+        self._stop_collector()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._stop_collector()
+
+    def on_sample_arrived(self, message: SampleArrived) -> None:
+        if self.retry:
+            self.retry = ""
+            self.notify("the source is back", title=message.sample.source)
+        self._ingest(message.sample)
+
+    def on_source_failed(self, message: SourceFailed) -> None:
+        failure = message.failure
+        self.retry = f"retrying in {failure.retry_in:g}s (attempt {failure.attempt}): {failure.message}"
+        self.notify(failure.message, title="source failed", severity="error",
+                    timeout=max(3.0, failure.retry_in))
+        self._show_status()
+
+    def _ingest(self, sample: Sample) -> None:
+        """The one place a sample enters the dashboard: history and timeline always, display
+        unless paused."""
+        self.samples_seen += 1
+        self.history.add(sample)
+        self.timeline.add(sample)
+        if not self.paused or self.latest is None:
+            self.latest = sample
+            self._dirty = True
+
+    # ---- rendering ----------------------------------------------------------------------
+
+    def _render_tick(self) -> None:
+        if self._dirty:
+            self.refresh_dashboard()
+
+    def refresh_dashboard(self) -> None:
+        """Draw every panel from the latest sample (also what the benchmark times)."""
+        self._dirty = False
+        sample = self.latest
+        if sample is None:
+            self._show_status()
+            return
+        with self.batch_update():
+            imbalance = find_imbalance(sample.cpus)
+            rows = build_rows(sample, self.grouping, self.topology, self.history, imbalance)
+            self.query_one(CpuPanel).show(rows, self.grouping, imbalance)
+            self.query_one(MigrationsPanel).show(sample)
+            self.query_one(ChainsPanel).show(sample)
+            self.query_one(TasksPanel).show(sample)
+            self.query_one(SchedExtPanel).show(sample.scx, self.timeline.events, self.switch_lines)
+            self._show_status()
+
+    def _show_status(self) -> None:
+        extra: dict[str, Any] = {
+            "interval_s": self.interval,
+            "paused": self.paused,
+            "retry": self.retry,
+            "position": self._position(),
+        }
+        status = Status.of(self.latest, **extra) if self.latest else Status(**extra)
+        if self.latest is None and self.source_factory is not None:
+            status = Status(source="waiting for the first sample", **extra)
+        self.query_one(StatusLine).show(status)
+
+    def _position(self) -> str:
+        if self.playback is None:
+            return ""
+        speed = f" speed {self.speed:g}x" if self.speed != 1 else ""
+        end = " (end)" if self.playback.at_end else ""
+        return f"{self.playback.path} {self.playback.describe()}{end}{speed}"
+
+    # ---- replay -------------------------------------------------------------------------
+
+    def _restart_replay_timer(self) -> None:
+        if self._replay_timer is not None:
+            self._replay_timer.stop()
+        self._replay_timer = self.set_interval(self.interval / self.speed, self._advance_replay,
+                                               name="replay")
+
+    def _advance_replay(self) -> None:
+        assert self.playback is not None
+        sample = self.playback.advance()
+        if sample is not None:
+            self._ingest(sample)
+
+    def _replay_jump(self, index: int) -> None:
+        """Show sample `index`, rebuilding history and timeline as they were at that point."""
+        playback = self.playback
+        assert playback is not None
+        playback.paused = self.paused = True
+        playback.seek(index)
+        self.history.clear()
+        self.timeline.clear()
+        for sample in playback.samples[: playback.index + 1]:
+            self.timeline.add(sample)
+        for sample in playback.window(self.history.length):
+            self.history.add(sample)
+        self.latest = playback.current
+        self.refresh_dashboard()
+
+    def action_step(self, delta: int) -> None:
+        if self.playback is not None:
+            self._replay_jump(self.playback.index + delta)
+
+    def action_seek(self, direction: int) -> None:
+        if self.playback is not None:
+            self._replay_jump(self.playback.index + direction * SEEK_STEP)
+
+    def action_seek_start(self) -> None:
+        if self.playback is not None:
+            self._replay_jump(0)
+
+    def action_seek_end(self) -> None:
+        if self.playback is not None:
+            self._replay_jump(len(self.playback) - 1)
+
+    # ---- keys ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Replay keys exist only in replay, switching keys only live; hidden from the footer otherwise."""
+        if action in REPLAY_ONLY and self.playback is None:
+            return False
+        return not (action in LIVE_ONLY and self.playback is not None)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.playback is not None:
+            self.playback.paused = self.paused
+        self._dirty = True
+        self._show_status()
+
+    def action_interval(self, direction: int) -> None:
+        self.interval = _nearest_step(self.interval, direction)
+        if self.playback is not None:
+            self._restart_replay_timer()
+        elif self._source is not None:
+            self._source.interval_s = self.interval
+        self.notify(f"refresh every {self.interval:g}s", timeout=2)
+        self._show_status()
+
+    def action_cycle_grouping(self) -> None:
+        self.grouping = self.grouping.next()
+        self.refresh_dashboard()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            self.query_one(TasksPanel).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one(TasksPanel).name_filter = event.value.strip()
+        self.refresh_dashboard()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_close_filter()
+
+    def action_help(self) -> None:
+        extra = ""
+        if self.playback is not None:
+            extra = "Replay: space pauses, . and , step, [ and ] seek by 10, home/end jump."
+        self.push_screen(HelpScreen(self._visible_bindings(), extra))
+
+    def _visible_bindings(self) -> list[Any]:
+        return [b for b in self.BINDINGS
+                if isinstance(b, Binding) and self.check_action(b.action.split("(")[0], ())]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette lists every dashboard action next to Textual's own."""
+        yield from super().get_system_commands(screen)
+        for binding in self._visible_bindings():
+            yield SystemCommand(
+                f"{binding.description} ({binding.key_display or binding.key})",
+                f"action: {binding.action}",
+                lambda action=binding.action: self.run_action(action),
+            )
+
+    # ---- scheduler switching ------------------------------------------------------------
+
+    def _get_switcher(self) -> Switcher | None:
+        if self._switcher is None and self.switcher_factory is not None:
+            self._switcher = self.switcher_factory()
+        return self._switcher
+
+    def action_pick_scheduler(self) -> None:
+        self._list_schedulers(pick_next=False)
+
+    def action_next_scheduler(self) -> None:
+        self._list_schedulers(pick_next=True)
+
+    @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
+    def _list_schedulers(self, pick_next: bool) -> None:
+        """Discovery may touch D-Bus and PATH; done off the UI thread."""
+        try:
+            switcher = self._get_switcher()
+            if switcher is None:
+                raise RuntimeError("scheduler switching is not available in this build")
+            entries = switcher.schedulers()
+        except Exception as err:  # shown, never fatal
+            self.call_from_thread(self.notify, str(err), title="schedulers", severity="error")
+            return
+        if pick_next:
+            self.call_from_thread(self._switch_to_next, entries)
+        else:
+            self.call_from_thread(self._open_picker, entries, switcher.backend)
+
+    def _open_picker(self, entries: list[SchedulerEntry], backend: str) -> None:
+        def picked(name: str | None) -> None:
+            if name:
+                self._confirm_and_switch(name)
+
+        self.push_screen(PickerScreen(entries, backend), picked)
+
+    def _switch_to_next(self, entries: list[SchedulerEntry]) -> None:
+        target = next_scheduler(entries)
+        if target is None:
+            self.notify("no scheduler to switch to", severity="warning")
+            return
+        self._confirm_and_switch(target.name)
+
+    def _confirm_and_switch(self, name: str) -> None:
+        if not self.confirm_switch:
+            self._switch(name)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._switch(name)
+
+        self.push_screen(ConfirmScreen(f"Switch the running scheduler to [b]{name}[/b]?"), answered)
+
+    @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
+    def _switch(self, name: str) -> None:
+        switcher = self._get_switcher()
+        assert switcher is not None
+        self.post_message(SwitchProgress(f"switching to {name}…"))
+        try:
+            result = switcher.switch(name, progress=lambda line: self.post_message(SwitchProgress(line)))
+        except Exception as err:  # a backend bug must not take the dashboard down
+            result = SwitchResult(ok=False, target=name, previous=None, seconds=0.0, message=str(err))
+        self.post_message(SwitchDone(result))
+
+    def on_switch_progress(self, message: SwitchProgress) -> None:
+        self.switch_lines.append(message.line)
+        self._dirty = True
+
+    def on_switch_done(self, message: SwitchDone) -> None:
+        result = message.result
+        kind = SchedExtEventKind.SWITCHED if result.ok else SchedExtEventKind.SWITCH_FAILED
+        self.timeline.note(SchedExtEvent(time=time.time(), kind=kind, ops=result.target,
+                                         previous=result.previous, by_us=True,
+                                         detail=f"{result.seconds:.2f}s" if result.ok else result.message))
+        outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
+        self.switch_lines.append(outcome)
+        self.notify(outcome, title="scheduler", severity="information" if result.ok else "error")
+        self._dirty = True
+
+
+def run(args: Any) -> int:
+    """Entry point for `scxtop` and `scxtop replay FILE` (see scxtop.cli)."""
+    if getattr(args, "command", None) == "replay":
+        from scxtop.tui.recording import load_recording
+
+        samples = load_recording(args.path)
+        app = ScxtopApp(playback=Playback(samples, path=str(args.path)), speed=args.speed)
+    else:
+        app = ScxtopApp(source_factory=_live_source_factory(args.source),
+                        interval=args.interval, switcher_factory=_switcher_factory(),
+                        confirm_switch=_confirm_switch())
+    app.run()
+    return int(app.return_code or 0)
+
+
+def _live_source_factory(spec: str) -> SourceFactory:
+    from scxtop.sources import open_source  # type: ignore[attr-defined]
+
+    return lambda interval: open_source(spec, interval)
+
+
+def _switcher_factory() -> Callable[[], Switcher] | None:
+    try:
+        from scxtop.sched_ext.switch import make_switcher  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return make_switcher
+
+
+def _confirm_switch() -> bool:
+    """Confirmation before a switch is on unless the config turns it off."""
+    try:
+        from scxtop.sched_ext.config import load_config  # type: ignore[import-not-found]
+    except ImportError:
+        return True
+    try:
+        return bool(getattr(load_config(), "confirm_switch", True))
+    except Exception:
+        return True

@@ -1,0 +1,152 @@
+"""The CPU panel: one line per CPU (or per core/LLC/node), drawn with the Line API.
+
+A `ScrollView` renders only the visible lines, so 1024 CPUs cost what a screenful costs; no
+per-CPU widgets. The header line stays at the top while the rows scroll under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from scxtop.topology import Grouping
+from scxtop.tui.cpu_rows import CpuRow, Imbalance
+from scxtop.tui.sparkline import bar, cpu_ranges, sparkline
+
+BAR_WIDTH = 8
+SPARK_WIDTH = 14
+
+
+def _num(value: float | None, fmt: str) -> str | None:
+    return None if value is None else format(value, fmt)
+
+
+def _rate(value: float | None) -> str | None:
+    """Per-second rates compactly: 950, 12.3k, 4.1M."""
+    if value is None:
+        return None
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:.0f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    width: int
+    text: Callable[[CpuRow], str | None]
+    right: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("CPU", 8, lambda r: r.label, right=False),
+    Column("rq", 5, lambda r: _num(r.rq, ".1f")),
+    Column("", BAR_WIDTH, lambda r: "", right=False),  # bar, drawn separately
+    Column("history", SPARK_WIDTH, lambda r: "", right=False),  # sparkline, drawn separately
+    Column("scx", 5, lambda r: _num(r.rq_scx, ".1f")),
+    Column("util%", 5, lambda r: _num(r.util, ".0f")),
+    Column("MHz", 5, lambda r: _num(r.freq_mhz, ".0f")),
+    Column("csw/s", 7, lambda r: _rate(r.csw_s)),
+    Column("mig-in", 6, lambda r: _rate(r.mig_in_s)),
+    Column("mig-out", 7, lambda r: _rate(r.mig_out_s)),
+    Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False),
+)
+MEMBERS = Column("cpus", 16, lambda r: cpu_ranges(r.cpus), right=False)
+"""Shown only when rows are groups: which CPUs a core/LLC/node row sums."""
+BAR_COLUMN, SPARK_COLUMN, HOT_COLUMN = 2, 3, 10
+
+
+class CpuPanel(ScrollView, can_focus=True):
+    """Runqueue bar, history and counters per CPU; the hot ones stand out."""
+
+    COMPONENT_CLASSES = {
+        "cpu-panel--header",
+        "cpu-panel--bar",
+        "cpu-panel--spark",
+        "cpu-panel--hot",
+        "cpu-panel--na",
+    }
+
+    DEFAULT_CSS = """
+    CpuPanel > .cpu-panel--header { text-style: bold; color: $text-accent; }
+    CpuPanel > .cpu-panel--bar { color: $success; }
+    CpuPanel > .cpu-panel--spark { color: $primary; }
+    CpuPanel > .cpu-panel--hot { color: $error; text-style: bold; }
+    CpuPanel > .cpu-panel--na { color: $text-disabled; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[CpuRow] = []
+        self.columns: tuple[Column, ...] = COLUMNS
+        self._top = 2.0
+        self.virtual_size = Size(self._width(), 1)
+
+    def _width(self) -> int:
+        return sum(c.width + 1 for c in self.columns)
+
+    def show(self, rows: list[CpuRow], grouping: Grouping, imbalance: Imbalance | None) -> None:
+        """Take new rows; only the visible lines are drawn again."""
+        self.rows = rows
+        self.columns = COLUMNS if grouping is Grouping.CPU else (*COLUMNS, MEMBERS)
+        self._top = max([2.0, *(r.rq for r in rows if r.rq is not None)])
+        self.virtual_size = Size(self._width(), len(rows) + 1)
+        self.border_title = f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})"
+        self.border_subtitle = imbalance.describe() if imbalance else ""
+        self.set_class(imbalance is not None, "-imbalanced")
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if y == 0:
+            strip = self._header()
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self.rows):
+                return Strip.blank(width, self.rich_style)
+            strip = self._row(self.rows[index])
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+
+    def _header(self) -> Strip:
+        style = self.get_component_rich_style("cpu-panel--header")
+        text = " ".join(
+            (c.title.rjust(c.width) if c.right else c.title.ljust(c.width)) for c in self.columns
+        )
+        return Strip([Segment(text + " ", style)])
+
+    def _row(self, row: CpuRow) -> Strip:
+        base = self.rich_style
+        na = self.get_component_rich_style("cpu-panel--na")
+        hot = self.get_component_rich_style("cpu-panel--hot")
+        segments: list[Segment] = []
+        for i, column in enumerate(self.columns):
+            style: Style = base
+            if i == BAR_COLUMN:
+                text = bar(row.rq or 0.0, column.width, self._top)
+                style = hot if row.overloaded else self.get_component_rich_style("cpu-panel--bar")
+            elif i == SPARK_COLUMN:
+                top = max([self._top, *row.history])
+                text = sparkline(row.history, column.width, top)
+                style = self.get_component_rich_style("cpu-panel--spark")
+            else:
+                value = column.text(row)
+                if value is None:
+                    text, style = "n/a", na
+                else:
+                    text = value
+                    if i == HOT_COLUMN or (i == 1 and row.overloaded):
+                        style = hot
+                text = text.rjust(column.width) if column.right else text.ljust(column.width)
+                text = text[: column.width]
+            segments.append(Segment(text, style))
+            segments.append(Segment(" ", base))
+        return Strip(segments)
