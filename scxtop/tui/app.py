@@ -481,11 +481,10 @@ def _switcher_factory() -> Callable[[], Switcher] | None:
 
 def _confirm_switch() -> bool:
     """Confirmation before a switch is on unless the config turns it off."""
+    from scxtop.errors import ScxtopError
+    from scxtop.sched_ext.config import load
+
     try:
-        from scxtop.sched_ext.config import load_config  # type: ignore[import-not-found]
-    except ImportError:
-        return True
-    try:
-        return bool(getattr(load_config(), "confirm_switch", True))
-    except Exception:
+        return load().confirm_switch
+    except ScxtopError:
         return True

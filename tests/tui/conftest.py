@@ -1,0 +1,55 @@
+"""Shared pieces for the dashboard tests: fixed samples, a fake switcher, a helper to wait."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+os.environ["TZ"] = "UTC"  # the sched_ext timeline prints local clock times; snapshots need one zone
+time.tzset()
+
+from scxtop.sched_ext.types import DEFAULT_SCHEDULER, SchedulerEntry, SwitchResult  # noqa: E402
+
+
+class FakeSwitcher:
+    """A Switcher test double: the kernel side is tested by the sched_ext suite, this one checks
+    that the dashboard asks for the right switch and shows what comes back."""
+
+    backend = "direct"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.running = DEFAULT_SCHEDULER
+        self.calls: list[str] = []
+        self.fail = fail
+
+    def schedulers(self) -> list[SchedulerEntry]:
+        names = [DEFAULT_SCHEDULER, "scx_alpha", "scx_beta"]
+        return [SchedulerEntry(name=n, program=None, origin="path", running=n == self.running)
+                for n in names]
+
+    def switch(self, name, mode=None, timeout=10.0, progress=None) -> SwitchResult:
+        self.calls.append(name)
+        if progress:
+            progress(f"stopping {self.running}")
+        if self.fail:
+            return SwitchResult(ok=False, target=name, previous=self.running, seconds=0.5,
+                                message=f"{name} exited during attach; {self.running} restored",
+                                restored=self.running)
+        previous, self.running = self.running, name
+        return SwitchResult(ok=True, target=name, previous=previous, seconds=0.25, message="ok")
+
+
+async def wait_for(pilot, condition: Callable[[], bool], limit_s: float = 20.0) -> None:
+    """Let the app run until `condition()` holds; fail (not hang) if it never does."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the dashboard never reached the expected state")
+        await pilot.pause(0.05)
