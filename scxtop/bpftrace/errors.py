@@ -1,0 +1,92 @@
+"""bpftrace's failures as ScxtopErrors whose one-line message names the fix.
+
+bpftrace reports problems as free text on stderr; `classify_stderr` maps the messages of
+0.17 and the 0.2x releases to the few causes a user can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from scxtop.errors import ScxtopError
+
+TRACEFS = Path("/sys/kernel/tracing")
+
+# 0.17 tries to raise RLIMIT_MEMLOCK to infinity and prints this when it cannot (no
+# CAP_SYS_RESOURCE); kernels >= 5.11 account BPF memory to the cgroup, so it is harmless.
+HARMLESS = (re.compile(r"couldn't set RLIMIT_MEMLOCK"),)
+
+
+class BpftraceError(ScxtopError):
+    """bpftrace could not start or stopped on its own."""
+
+
+class BpftraceNotFound(BpftraceError):
+    pass
+
+
+class BpftracePermissionError(BpftraceError):
+    pass
+
+
+class TracefsNotMounted(BpftraceError):
+    pass
+
+
+class KernelLacksProbe(BpftraceError):
+    """A tracepoint, kprobe, struct or field the program uses is not in this kernel."""
+
+
+class MemlockError(BpftraceError):
+    pass
+
+
+def meaningful_lines(stderr: str) -> list[str]:
+    """stderr without the known-harmless warnings and the source excerpts under an error."""
+    out = []
+    for line in stderr.splitlines():
+        text = line.strip()
+        if not text or any(p.search(text) for p in HARMLESS):
+            continue
+        out.append(text)
+    return out
+
+
+def _first_error(lines: list[str]) -> str:
+    for line in lines:
+        if "ERROR" in line:
+            return re.sub(r"^.*?ERROR:\s*", "", line)
+    return lines[0] if lines else "no message"
+
+
+def tracefs_mounted(root: Path = TRACEFS) -> bool:
+    return (root / "events").is_dir()
+
+
+def classify_stderr(stderr: str, returncode: int | None = None) -> BpftraceError:
+    """The most specific error for what bpftrace printed before it failed."""
+    lines = meaningful_lines(stderr)
+    text = "\n".join(lines)
+    first = _first_error(lines)
+    memlock_warned = any(p.search(stderr) for p in HARMLESS)
+    if "Operation not permitted" in text and memlock_warned and os.geteuid() == 0:
+        return MemlockError(
+            "bpftrace could not lock memory for its maps (kernel < 5.11): run `ulimit -l unlimited` "
+            "as root, then start scxtop again"
+        )
+    if "only supports running as the root user" in text or "Operation not permitted" in text:
+        return BpftracePermissionError(
+            "bpftrace needs root (or CAP_BPF and CAP_PERFMON): run scxtop with sudo, "
+            f"or use --source procfs ({first})"
+        )
+    if "tracepoint not found" in text and not tracefs_mounted():
+        return TracefsNotMounted(
+            "tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing (or use --source procfs)"
+        )
+    if re.search(r"does not contain a field|Unknown struct|Unknown identifier|tracepoint not found"
+                 r"|Error attaching probe|No BTF|BTF .*not available|kprobe_events", text):
+        return KernelLacksProbe(f"this kernel lacks something a probe needs: {first}; use --source procfs")
+    status = "" if returncode is None else f" (exit status {returncode})"
+    return BpftraceError(f"bpftrace failed{status}: {first}")
