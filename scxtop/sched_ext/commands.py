@@ -1,0 +1,71 @@
+"""`scxtop schedulers` (what can be switched to, what runs) and `scxtop switch NAME`.
+
+`switch` exits 0 only when the kernel confirmed the new scheduler; progress goes to stderr,
+the outcome to stdout, and on failure the tail of the scheduler's output follows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from scxtop.sched_ext.config import parse_mode
+from scxtop.sched_ext.state import read_state
+from scxtop.sched_ext.switch import make_switcher
+from scxtop.sched_ext.types import SchedulerEntry, SwitchResult
+
+
+def _when(timestamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
+
+
+def format_entries(entries: list[SchedulerEntry]) -> list[str]:
+    rows = [("NAME", "STATUS", "FROM", "LAST SWITCH", "PROGRAM")]
+    for e in entries:
+        status = "running" if e.running else ("available" if e.name == "default" else "installed")
+        program = " ".join([str(e.program), *e.args]) if e.program else "-"
+        rows.append((e.name, status, e.origin, _when(e.last_switch), program))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+            for row in rows]
+
+
+def list_schedulers() -> int:
+    state = read_state()
+    switcher = make_switcher()
+    if not state.supported:
+        print("sched_ext: not supported by this kernel (switching is impossible)")
+    else:
+        print(f"sched_ext: {state.state}, ops {state.ops or '-'}, enable_seq {state.enable_seq}, "
+              f"backend {switcher.backend}")
+    for line in format_entries(switcher.schedulers()):
+        print(line)
+    return 0
+
+
+def format_result(result: SwitchResult) -> list[str]:
+    lines = [result.message]
+    if not result.ok and result.output_tail:
+        lines.append(f"--- last output of {result.target} ---")
+        lines.extend(result.output_tail.splitlines())
+    return lines
+
+
+def switch(args: argparse.Namespace) -> int:
+    mode = parse_mode(args.mode) if args.mode else None
+    switcher = make_switcher()
+    result = switcher.switch(
+        args.name, mode=mode, timeout=args.timeout,
+        progress=lambda line: print(f"scxtop: {line}", file=sys.stderr, flush=True),
+    )  # fmt: skip
+    out = sys.stdout if result.ok else sys.stderr
+    for line in format_result(result):
+        print(line, file=out)
+    return 0 if result.ok else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "schedulers":
+        return list_schedulers()
+    return switch(args)

@@ -1,0 +1,144 @@
+"""Direct backend: scxtop starts scheduler programs itself and stops the one holding sched_ext.
+
+A started scheduler runs from an argument list (never a shell) in its own session, so it
+outlives scxtop and a Ctrl-C in scxtop's terminal does not reach it; its output goes to
+`<run dir>/logs/<name>.log`, whose tail explains a failure.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scxtop.model import SchedExtState
+from scxtop.sched_ext import journal, procs
+from scxtop.sched_ext.backend import Running
+from scxtop.sched_ext.config import Config
+from scxtop.sched_ext.discovery import config_schedulers, entry_for_ops, merge, path_schedulers
+from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.safety import check_program
+from scxtop.sched_ext.types import Mode, SchedulerEntry
+
+
+def tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+@dataclass
+class DirectStarted:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def exit_status(self) -> int | None:
+        return self.popen.poll()
+
+    def output_tail(self, lines: int = 15) -> str:
+        return tail(self.log, lines)
+
+    def abort(self, timeout: float) -> None:
+        process = procs.describe(self.popen.pid)
+        if process is not None:
+            procs.stop_process(process, timeout)
+        self.popen.poll()
+
+
+@dataclass(frozen=True)
+class DirectLaunch:
+    name: str
+    argv: tuple[str, ...]
+    log_dir: Path
+
+    def start(self) -> DirectStarted:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{self.name}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                cwd="/",
+            )
+        return DirectStarted(popen, log)
+
+
+def args_after_program(argv: tuple[str, ...], program: Path) -> tuple[str, ...] | None:
+    """The arguments a running scheduler got (argv[0] is an interpreter for scripts)."""
+    for i, arg in enumerate(argv[:3]):
+        if arg == str(program) or (i == 0 and Path(arg).name == program.name):
+            return argv[i + 1 :]
+    return None
+
+
+class DirectBackend:
+    name = "direct"
+
+    def __init__(self, config: Config, path_env: str | None = None, run_dir: Path = journal.RUN_DIR):
+        self.config = config
+        self.path_env = path_env
+        self.log_dir = run_dir / "logs"
+
+    def entries(self) -> list[SchedulerEntry]:
+        return merge(config_schedulers(self.config), path_schedulers(self.path_env))
+
+    def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
+        if state.state == "disabled" or not state.ops:
+            return None
+        entry = entry_for_ops(entries, state.ops)
+        holders = procs.struct_ops_holders()
+        holder = None
+        args: tuple[str, ...] | None = None
+        for candidate in holders:
+            found = args_after_program(candidate.argv, entry.program) if entry and entry.program else None
+            if found is not None:
+                holder, args = candidate, found
+                break
+        if holder is None and len(holders) == 1:
+            holder = holders[0]
+        return Running(
+            name=entry.name if entry else state.ops,
+            ops=state.ops,
+            restartable=entry is not None and entry.program is not None,
+            args=args if args is not None else (entry.args if entry else ()),
+            handle=holder,
+        )
+
+    def _configured_args(self, entry: SchedulerEntry, mode: Mode | None) -> tuple[str, ...]:
+        configured = next((s for s in self.config.schedulers if s.name == entry.name), None)
+        if mode is not None and (configured is None or mode not in dict(configured.mode_args)):
+            raise SwitchError(
+                f"{entry.name} has no {mode.name.lower()} mode: add [scheduler.modes] to the config "
+                "file, or use scx_loader"
+            )
+        return configured.args_for(mode) if configured else entry.args
+
+    def prepare(self, entry: SchedulerEntry, mode: Mode | None) -> DirectLaunch:
+        if entry.program is None:
+            raise SwitchError(f"{entry.name} has no program to run")
+        check_program(entry.program)
+        argv = (str(entry.program), *self._configured_args(entry, mode))
+        return DirectLaunch(entry.name, argv, self.log_dir)
+
+    def stop(self, running: Running, timeout: float, progress: Callable[[str], None]) -> None:
+        process = running.handle
+        if not isinstance(process, procs.SchedulerProcess):
+            raise SwitchError(
+                f"cannot stop {running.ops}: no process holds it (loaded by bpftool or scx_loader?); "
+                "stop it yourself, then switch"
+            )
+        procs.stop_process(process, timeout, progress)
+
+    def prepare_restore(self, running: Running, entries: list[SchedulerEntry]) -> DirectLaunch | None:
+        entry = next((e for e in entries if e.name == running.name), None)
+        if not running.restartable or entry is None or entry.program is None:
+            return None
+        check_program(entry.program)
+        return DirectLaunch(entry.name, (str(entry.program), *running.args), self.log_dir)

@@ -1,0 +1,101 @@
+"""What a user can switch to: `default`, entries from the config file, and `scx_*` on PATH.
+
+A scheduler's name is what the user types (`scx_bpfland`); the kernel's `root/ops` names the
+BPF side (`bpfland`, or `bpfland_1.0.8_...`), so `ops_matches` drops the `scx_` prefix and
+accepts a version suffix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from scxtop.sched_ext.config import Config
+from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.safety import unsafe_reason
+from scxtop.sched_ext.types import DEFAULT_SCHEDULER, SchedulerEntry
+
+PREFIX = "scx_"
+NOT_SCHEDULERS = frozenset({"scx_loader", "scx_loadctl"})
+"""scx_* programs that manage schedulers instead of being one."""
+
+
+def ops_stem(name: str) -> str:
+    return name[len(PREFIX):] if name.startswith(PREFIX) else name
+
+
+def ops_matches(name: str, ops: str | None) -> bool:
+    """Does the kernel's `root/ops` name the scheduler called `name`?"""
+    if not ops:
+        return False
+    return any(ops == stem or ops.startswith(stem + "_") for stem in {name, ops_stem(name)})
+
+
+def path_schedulers(path_env: str | None = None) -> list[SchedulerEntry]:
+    """`scx_*` executables on PATH that are safe to run, first directory wins (like a shell)."""
+    seen: dict[str, SchedulerEntry] = {}
+    for directory in (path_env if path_env is not None else os.environ.get("PATH", "")).split(":"):
+        if not directory or not os.path.isabs(directory):
+            continue
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if not name.startswith(PREFIX) or name in NOT_SCHEDULERS or name in seen:
+                continue
+            program = Path(directory) / name
+            if os.path.isfile(program) and os.access(program, os.X_OK) and not unsafe_reason(program):
+                seen[name] = SchedulerEntry(name, program, origin="path")
+    return list(seen.values())
+
+
+def config_schedulers(config: Config) -> list[SchedulerEntry]:
+    return [
+        SchedulerEntry(
+            s.name, s.program, s.args, tuple(mode for mode, _ in s.mode_args), origin="config"
+        )
+        for s in config.schedulers
+    ]
+
+
+def merge(
+    *groups: list[SchedulerEntry],
+    running_ops: str | None = None,
+    last_switch: dict[str, float] | None = None,
+) -> list[SchedulerEntry]:
+    """`default` first, then each group in order; a name seen earlier wins."""
+    default = SchedulerEntry(DEFAULT_SCHEDULER, None, origin="default")
+    entries: dict[str, SchedulerEntry] = {DEFAULT_SCHEDULER: default}
+    for group in groups:
+        for entry in group:
+            entries.setdefault(entry.name, entry)
+    last_switch = last_switch or {}
+    return [
+        replace(
+            e,
+            running=ops_matches(e.name, running_ops) if e.name != DEFAULT_SCHEDULER else not running_ops,
+            last_switch=last_switch.get(e.name),
+        )
+        for e in entries.values()
+    ]
+
+
+def find_entry(entries: list[SchedulerEntry], name: str) -> SchedulerEntry:
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    for entry in entries:  # 'bpfland' for 'scx_bpfland'
+        if entry.name == PREFIX + name:
+            return entry
+    known = ", ".join(e.name for e in entries)
+    raise SwitchError(f"unknown scheduler {name!r}: choose one of {known} (see `scxtop schedulers`)")
+
+
+def entry_for_ops(entries: list[SchedulerEntry], ops: str | None) -> SchedulerEntry | None:
+    """The entry whose program is running, judged by the kernel's `root/ops`."""
+    if not ops:
+        return None
+    matches = [e for e in entries if e.name != DEFAULT_SCHEDULER and ops_matches(e.name, ops)]
+    return max(matches, key=lambda e: len(ops_stem(e.name)), default=None)

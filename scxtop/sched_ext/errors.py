@@ -1,0 +1,13 @@
+"""Failures of scheduler switching that a user can act on (each message names the fix)."""
+
+from __future__ import annotations
+
+from scxtop.errors import ScxtopError
+
+
+class SwitchError(ScxtopError):
+    """A switch could not even start: not root, no sched_ext, unknown or unsafe scheduler."""
+
+
+class ConfigError(ScxtopError):
+    """scxtop's config file is unreadable, malformed or unsafe."""

@@ -1,0 +1,141 @@
+"""Host side of the sched_ext guest: find what prepare.sh installed, build the test schedulers,
+boot the guest with virtme-ng and collect what it wrote.
+
+Every guest run is bounded: vng's output is read through a pipe, and on timeout the whole vng
+process group (vng, qemu, virtiofsd) is killed by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+WORK = HERE / ".work"
+CACHE = Path(os.environ.get("SCXTOP_VM_CACHE", "/var/cache/scxtop-vm"))
+BIN = WORK / "bin"
+BUILD = WORK / "build"
+
+FAST_BOOT = (
+    "module_blacklist=kvm,kvm_amd,kvm_intel,irqbypass,ahci,libahci,libata,sr_mod,cdrom,sg,scsi_mod,"
+    "scsi_common,i6300esb,watchdog,aesni_intel,gf128mul,evdev,serio_raw,qemu_fw_cfg,button"
+)
+
+
+@dataclass(frozen=True)
+class TestScheduler:
+    """One test program: `scx_<name>` built from `source` with ops name `name`."""
+
+    name: str
+    source: str
+    default_args: tuple[str, ...] = ()
+
+    @property
+    def program(self) -> str:
+        return f"scx_{self.name}"
+
+
+SCHEDULERS = (
+    TestScheduler("tfifo", "fifo.bpf.c"),
+    TestScheduler("tdsq", "dsq.bpf.c"),
+    TestScheduler("tbad", "bad.bpf.c"),
+    TestScheduler("texit", "fifo.bpf.c", ("--exit-after", "0.3")),
+    TestScheduler("tstall", "stall.bpf.c"),
+)
+
+
+class NotPrepared(Exception):
+    """prepare.sh has not run (or failed): the message says what is missing."""
+
+
+def prepared_env() -> dict[str, str]:
+    """KEY=VALUE lines prepare.sh wrote, checked to exist."""
+    env_file = CACHE / "env"
+    if not env_file.exists():
+        raise NotPrepared(f"{env_file} missing: run tests/vm/prepare.sh as root")
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    for key in ("VMLINUZ", "VMLINUX_H", "LIBBPF_SO", "VNG", "CLANG"):
+        if not env.get(key) or not Path(env[key]).exists():
+            raise NotPrepared(f"{key} from {env_file} does not exist: rerun tests/vm/prepare.sh")
+    for tool in ("qemu-system-x86_64", "virtiofsd"):
+        if not shutil.which(tool) and not Path(f"/usr/libexec/{tool}").exists():
+            raise NotPrepared(f"{tool} is not installed: rerun tests/vm/prepare.sh")
+    return env
+
+
+def build_schedulers(env: dict[str, str]) -> Path:
+    """Compile each test scheduler and write its `scx_*` launcher into BIN; returns BIN."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    BIN.mkdir(parents=True, exist_ok=True)
+    for path in (WORK, BUILD, BIN):
+        path.chmod(0o755)
+    src = HERE / "schedulers"
+    # The guest hides /var/cache (vng mounts fresh overlays on /var): keep a copy of libbpf here.
+    libbpf = BUILD / Path(env["LIBBPF_SO"]).name
+    if not libbpf.exists():
+        shutil.copy2(env["LIBBPF_SO"], libbpf)
+    for sched in SCHEDULERS:
+        obj = BUILD / f"{sched.name}.bpf.o"
+        inputs = [src / sched.source, src / "common.bpf.h"]
+        if not obj.exists() or any(p.stat().st_mtime > obj.stat().st_mtime for p in inputs):
+            subprocess.run(
+                [
+                    env["CLANG"], "-target", "bpf", "-O2", "-g", "-fms-extensions",
+                    "-Wno-microsoft-anon-tag", "-Wno-unknown-warning-option", "-D__TARGET_ARCH_x86",
+                    f"-I{Path(env['VMLINUX_H']).parent}", f"-I{env['LIBBPF_INCLUDE']}",
+                    f"-DOPS_NAME=\"{sched.name}\"", "-c", str(src / sched.source), "-o", str(obj),
+                ],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        launcher = BIN / sched.program
+        launcher.write_text(
+            "#!/usr/bin/python3\n"
+            f'"""Test scheduler {sched.program} (built by tests/vm/harness.py)."""\n'
+            "import sys\n"
+            f"sys.path.insert(0, {str(src)!r})\n"
+            "import scxload\n"
+            f"sys.exit(scxload.main({str(obj)!r}, {str(libbpf)!r}, "
+            f"{list(sched.default_args)!r} + sys.argv[1:]))\n"
+        )
+        launcher.chmod(0o755)
+    return BIN
+
+
+@dataclass(frozen=True)
+class GuestRun:
+    returncode: int | None
+    """None when the guest was killed on timeout."""
+    output: str
+    seconds: float
+
+
+def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path) -> GuestRun:
+    """Boot the sched_ext kernel and run `command` in it (host root shared read-only)."""
+    rwdir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        env["VNG"], "--run", env["VMLINUZ"], "--disable-kvm", "--memory", "2G", "--cpus", "2",
+        "--rwdir", str(rwdir), "--append", FAST_BOOT, "--", subprocess.list2cmdline(command),
+    ]  # fmt: skip
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return GuestRun(code, out.decode(errors="replace"), time.monotonic() - started)
