@@ -31,3 +31,47 @@ class Source(Protocol):
     def close(self) -> None:
         """Stop collecting and release everything (child processes, sockets). Idempotent."""
         ...
+
+
+_SAID: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    import sys
+
+    if message not in _SAID:
+        _SAID.add(message)
+        print(f"scxtop: {message}", file=sys.stderr)
+
+
+def open_source(spec: str, interval_s: float, *, paced: bool = True) -> Source:
+    """The source a `--source` spec names: auto, bpftrace, procfs or replay:PATH.
+
+    `auto` takes bpftrace when it can run here and otherwise procfs, saying once on stderr why.
+    bpftrace is imported only when asked for, so procfs and replay work without it. `paced=False`
+    plays a recording as fast as it can be read (for converting it with `scxtop log`).
+    """
+    if spec.startswith("replay:"):
+        from scxtop.sources.replay import ReplaySource
+
+        path = spec.removeprefix("replay:")
+        if not path:
+            raise SourceError("replay needs a file: --source replay:PATH")
+        return ReplaySource(path, paced=paced)
+    if spec == "procfs":
+        from scxtop.sources.procfs import ProcfsSource
+
+        return ProcfsSource(interval_s)
+    if spec == "bpftrace":
+        from scxtop.sources.bpftrace import BpftraceSource
+
+        return BpftraceSource(interval_s)
+    if spec == "auto":
+        from scxtop.sources import bpftrace
+
+        reason = bpftrace.bpf_unavailable_reason()
+        if reason is None:
+            return bpftrace.BpftraceSource(interval_s)
+        _say_once(f"using procfs (no migrations or mutex chains): {reason}")
+        return open_source("procfs", interval_s)
+    raise SourceError(f"unknown source {spec!r}: use auto, bpftrace, procfs or replay:PATH")

@@ -1,0 +1,81 @@
+"""`scxtop log`: write one CSV row (and/or one JSONL object) per interval, without the dashboard.
+
+Ctrl-C and SIGTERM stop the source; the rows already written are on disk (each one is handed to
+the kernel as it is written) and the exit status is 0. A write that fails (full disk, unwritable
+path) is a one-line error with a non-zero status. A closed stdout (`| head`) ends quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import signal
+import sys
+from collections.abc import Iterator
+
+from scxtop.errors import ScxtopError
+from scxtop.record import CsvWriter, JsonlWriter
+from scxtop.sources import Source, open_source
+
+Writer = CsvWriter | JsonlWriter
+
+
+def open_writers(csv_target: str | None, jsonl_target: str | None) -> list[Writer]:
+    if csv_target is None and jsonl_target is None:
+        csv_target = "-"
+    if csv_target == "-" and jsonl_target == "-":
+        raise ScxtopError("--csv - and --jsonl - cannot both go to stdout: give one of them a file")
+    writers: list[Writer] = []
+    try:
+        if csv_target is not None:
+            writers.append(CsvWriter(csv_target))
+        if jsonl_target is not None:
+            writers.append(JsonlWriter(jsonl_target))
+    except ScxtopError:
+        for writer in writers:
+            writer.close()
+        raise
+    return writers
+
+
+@contextlib.contextmanager
+def stop_on_signals(source: Source) -> Iterator[None]:
+    """SIGINT and SIGTERM close the source, so its sample loop ends between rows, never inside one."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        source.close()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    writers = open_writers(getattr(args, "csv", None), getattr(args, "jsonl", None))
+    source: Source | None = None
+    try:
+        source = open_source(args.source, args.interval, paced=False)
+        limit = None
+        if getattr(args, "duration", None):
+            limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
+        with stop_on_signals(source):
+            for count, sample in enumerate(source.samples(), start=1):
+                for writer in writers:
+                    writer.write(sample)
+                if limit is not None and count >= limit:
+                    break
+    except BrokenPipeError:
+        # The reader went away (`scxtop log | head`): not an error; keep Python quiet at exit.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        if source is not None:
+            source.close()
+        for writer in writers:
+            writer.close()
+    return 0
