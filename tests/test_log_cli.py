@@ -1,0 +1,229 @@
+"""`scxtop log` end to end, as a user runs it: a subprocess on the real kernel, real workloads."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from busyloops import pinned_busy_loops
+from samples import full_sample
+
+from scxtop.record import JsonlWriter, csv_header, read_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scxtop(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scxtop", *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+
+
+def marked_env() -> tuple[dict[str, str], str]:
+    """An environment whose marker every child (bpftrace too) inherits, to find leftovers."""
+    mark = f"scxtop-test-{uuid.uuid4()}"
+    return {**os.environ, "SCXTOP_TEST_MARK": mark}, mark
+
+
+def processes_with(mark: str) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if f"SCXTOP_TEST_MARK={mark}".encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def one_line_error(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("scxtop: ")
+    return lines[0]
+
+
+def two_cpus() -> tuple[int, int]:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs to compare a loaded one with an idle one")
+    return cpus[-1], cpus[0]
+
+
+def bpf_reason() -> str | None:
+    from scxtop.sources.bpftrace import bpf_unavailable_reason
+
+    return bpf_unavailable_reason()
+
+
+@pytest.mark.parametrize("source", ["procfs", pytest.param("bpftrace", marks=pytest.mark.bpf)])
+def test_pinned_busy_loops_raise_that_cpus_rq_in_the_csv(tmp_path: Path, source: str):
+    if source == "bpftrace" and (reason := bpf_reason()):
+        pytest.skip(f"bpftrace cannot run here: {reason}")
+    busy, idle = two_cpus()
+    out = tmp_path / "log.csv"
+    env, mark = marked_env()
+    with pinned_busy_loops(busy, 3):
+        done = scxtop("log", "--source", source, "--interval", "0.5", "--duration", "2", "--csv", str(out),
+                      env=env)
+    assert done.returncode == 0, done.stderr
+    assert processes_with(mark) == []
+    header = out.read_text().splitlines()[0].split(",")
+    assert header == csv_header(os.cpu_count() or 1)
+    rows = rows_of(out)
+    assert len(rows) == 4
+    for row in rows:
+        assert float(row[f"cpu{busy}_rq"]) >= 2.5, row
+        assert float(row[f"cpu{busy}_rq"]) > float(row[f"cpu{idle}_rq"])
+        assert float(row[f"cpu{busy}_util"]) > 90
+        assert row["time"].endswith("Z")
+    if source == "procfs":
+        assert all(row["migrations"] == "" and row["chains"] == "" for row in rows)
+    else:
+        assert all(row["migrations"] != "" and row[f"cpu{busy}_csw"] != "" for row in rows)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_ends_with_every_completed_row_on_disk_and_exit_0(tmp_path: Path, sig: signal.Signals):
+    out, jsonl = tmp_path / "log.csv", tmp_path / "log.jsonl"
+    command = [sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.2",
+               "--csv", str(out), "--jsonl", str(jsonl)]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        while not out.exists() or len(out.read_text().splitlines()) < 4:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert stderr == ""
+    text = out.read_text()
+    assert text.endswith("\n")
+    rows = rows_of(out)
+    assert len(rows) >= 3 and all(None not in row.values() and len(row) == len(rows[0]) for row in rows)
+    assert len(read_jsonl(jsonl)) in (len(rows), len(rows) + 1)
+
+
+def test_default_is_csv_on_stdout():
+    done = scxtop("log", "--source", "procfs", "--interval", "0.25", "--duration", "0.5")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("time,elapsed_s,cpu0_rq,") and len(lines) == 3
+
+
+def test_closed_stdout_ends_quietly():
+    pipeline = subprocess.run(
+        f"{sys.executable} -m scxtop log --source procfs --interval 0.1 | head -n 2; "
+        "echo rc=${PIPESTATUS[0]}",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert pipeline.stdout.splitlines()[-1] == "rc=0"
+    assert "Traceback" not in pipeline.stderr and pipeline.stderr == ""
+
+
+def test_unwritable_path_is_a_one_line_error(tmp_path: Path):
+    missing_dir = tmp_path / "no" / "such" / "x.csv"
+    line = one_line_error(scxtop("log", "--source", "procfs", "--csv", str(missing_dir)))
+    assert "create the directory" in line
+
+
+def test_dev_full_is_a_one_line_error():
+    line = one_line_error(scxtop("log", "--source", "procfs", "--interval", "0.1", "--csv", "/dev/full"))
+    assert "No space left on device" in line
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (/dev/full covers the full-disk error without it)")
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_full_disk_keeps_the_rows_written_so_far(tmp_path: Path, tiny_disk: Path):
+    recording = tmp_path / "big.jsonl"
+    writer = JsonlWriter(recording)
+    samples = [full_sample(n) for n in range(100)]
+    for s in samples:
+        writer.write(s)
+    writer.close()
+    out = tiny_disk / "out.jsonl"
+    line = one_line_error(scxtop("log", "--source", f"replay:{recording}", "--jsonl", str(out)))
+    assert "No space left on device" in line and str(out) in line
+    kept = read_jsonl(out)
+    assert 0 < len(kept) < len(samples)
+    assert kept == samples[: len(kept)]
+
+
+def test_replay_converts_a_recording_to_csv(tmp_path: Path):
+    fixture = Path(__file__).parent / "fixtures" / "rqlen.csv"
+    done = scxtop("log", "--source", f"replay:{fixture}", "--csv", "-")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(done.stdout.splitlines()))
+    assert [r["cpu1_rq"] for r in rows] == ["0.0", "3.0", "4.0", "4.0"]
+    assert rows[0]["cpu1_util"] == ""
+
+
+def test_broken_recording_is_a_one_line_error_naming_the_line(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    writer = JsonlWriter(bad)
+    writer.write(full_sample(0))
+    writer.close()
+    with bad.open("a") as f:
+        f.write('{"time": "soon"}\n')
+    line = one_line_error(scxtop("log", "--source", f"replay:{bad}"))
+    assert f"{bad}:2:" in line
+
+
+def test_unknown_source_is_a_one_line_error():
+    line = one_line_error(scxtop("log", "--source", "ebpf-magic"))
+    assert "unknown source 'ebpf-magic'" in line and "procfs" in line
+
+
+def hidden_bpftrace_command(*args: str) -> list[str]:
+    """Run scxtop in a mount namespace where every bpftrace binary is an empty, non-executable file."""
+    if os.geteuid() != 0 or not Path("/usr/bin/unshare").exists():
+        pytest.skip("hiding bpftrace needs root and unshare")
+    hide = " ".join(
+        f"mount --bind $empty {p};" for p in ("/usr/bin/bpftrace", "/usr/sbin/bpftrace") if Path(p).exists()
+    )
+    inner = f"empty=$(mktemp); chmod 644 $empty; {hide} exec {sys.executable} -m scxtop " + " ".join(args)
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
+
+
+def test_bpftrace_missing_is_a_one_line_error():
+    done = subprocess.run(hidden_bpftrace_command("log", "--source", "bpftrace", "--duration", "1"),
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "bpftrace is not installed" in one_line_error(done)
+
+
+def test_auto_falls_back_to_procfs_and_says_why_once():
+    done = subprocess.run(
+        hidden_bpftrace_command("log", "--interval", "0.2", "--duration", "0.6"),
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("\n") == 1 and "using procfs" in done.stderr
+    assert "bpftrace is not installed" in done.stderr
+    rows = list(csv.DictReader(done.stdout.splitlines()))
+    assert len(rows) == 3 and rows[0]["migrations"] == ""
