@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from busyloops import pinned_busy_loops
+from nobpftrace import without_bpftrace
 from samples import full_sample
 
 from scxtop.record import JsonlWriter, csv_header, read_jsonl
@@ -201,27 +202,18 @@ def test_unknown_source_is_a_one_line_error():
     assert "unknown source 'ebpf-magic'" in line and "procfs" in line
 
 
-def hidden_bpftrace_command(*args: str) -> list[str]:
-    """Run scxtop in a mount namespace where every bpftrace binary is an empty, non-executable file."""
-    if os.geteuid() != 0 or not Path("/usr/bin/unshare").exists():
-        pytest.skip("hiding bpftrace needs root and unshare")
-    hide = " ".join(
-        f"mount --bind $empty {p};" for p in ("/usr/bin/bpftrace", "/usr/sbin/bpftrace") if Path(p).exists()
-    )
-    inner = f"empty=$(mktemp); chmod 644 $empty; {hide} exec {sys.executable} -m scxtop " + " ".join(args)
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
+def scxtop_without_bpftrace(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(without_bpftrace([sys.executable, "-m", "scxtop", *args]),
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
 
 
 def test_bpftrace_missing_is_a_one_line_error():
-    done = subprocess.run(hidden_bpftrace_command("log", "--source", "bpftrace", "--duration", "1"),
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = scxtop_without_bpftrace("log", "--source", "bpftrace", "--duration", "1")
     assert "bpftrace is not installed" in one_line_error(done)
 
 
 def test_auto_falls_back_to_procfs_and_says_why_once():
-    done = subprocess.run(
-        hidden_bpftrace_command("log", "--interval", "0.2", "--duration", "0.6"),
-        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = scxtop_without_bpftrace("log", "--interval", "0.2", "--duration", "0.6")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("\n") == 1 and "using procfs" in done.stderr
     assert "bpftrace is not installed" in done.stderr
