@@ -277,12 +277,15 @@ def sample_from_json(obj: dict[str, Any]) -> Sample:
 # --- input --------------------------------------------------------------------------------------
 
 
-def _open_lines(path: Path) -> Iterator[tuple[int, str]]:
+def recording_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a recording; a missing or unreadable file is a one-line RecordError."""
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             yield from enumerate(handle, start=1)
     except FileNotFoundError:
-        raise RecordError(f"{path}: no such recording") from None
+        raise RecordError(f"{path}: no such recording (record one with: scxtop log --jsonl {path})") from None
+    except IsADirectoryError:
+        raise RecordError(f"{path}: is a directory, not a recording") from None
     except UnicodeDecodeError:
         raise RecordError(f"{path}: not a text recording (CSV or JSONL expected)") from None
     except OSError as err:
@@ -291,7 +294,7 @@ def _open_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def read_jsonl(path: Path) -> list[Sample]:
     samples = []
-    for lineno, line in _open_lines(path):
+    for lineno, line in recording_lines(path):
         if not line.strip():
             continue
         try:
@@ -338,7 +341,7 @@ def _csv_sample(row: dict[str, str], ncpus: int, previous: Sample | None) -> Sam
 
 def read_csv(path: Path) -> list[Sample]:
     """Our CSV back as Samples (per-CPU values and sched_ext state; the summary columns are derived)."""
-    lines = _open_lines(path)
+    lines = recording_lines(path)
     samples: list[Sample] = []
     header: list[str] | None = None
     ncpus = 0

@@ -149,19 +149,6 @@ def test_dev_full_is_a_one_line_error():
     assert "No space left on device" in line
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (/dev/full covers the full-disk error without it)")
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def test_full_disk_keeps_the_rows_written_so_far(tmp_path: Path, tiny_disk: Path):
     recording = tmp_path / "big.jsonl"
     writer = JsonlWriter(recording)

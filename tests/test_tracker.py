@@ -55,6 +55,11 @@ def world(tmp_path: Path):
     return sysfs, kmsg, tracker, clock
 
 
+def already_running(sysfs: FakeSysfs, tracker: SchedExtTracker, ops: str) -> None:
+    sysfs.set("enabled", ops, bump=True)
+    tracker.update(sysfs.read())
+
+
 def kinds(events):
     return [(e.kind, e.ops, e.previous, e.by_us) for e in events]
 
@@ -81,8 +86,7 @@ def test_load_switch_unload(world):
 
 def test_restart_of_the_same_scheduler_is_seen_through_enable_seq(world):
     sysfs, _, tracker, _ = world
-    sysfs.set("enabled", "rusty", bump=True)
-    tracker.update(sysfs.read())
+    already_running(sysfs, tracker, "rusty")
     sysfs.set("enabled", "rusty", bump=True)
     events = tracker.update(sysfs.read())
     assert kinds(events) == [(Kind.SWITCHED, "rusty", "rusty", False)] and events[0].detail == "restarted"
@@ -90,8 +94,7 @@ def test_restart_of_the_same_scheduler_is_seen_through_enable_seq(world):
 
 def test_kernel_ejection_names_the_reason(world):
     sysfs, kmsg, tracker, _ = world
-    sysfs.set("enabled", "bpfland_1.0.14", bump=True)
-    tracker.update(sysfs.read())
+    already_running(sysfs, tracker, "bpfland_1.0.14")
     kmsg.say('sched_ext: BPF scheduler "bpfland_1.0.14" disabled (runtime error)')
     kmsg.say("sched_ext: bpfland_1.0.14: SCX_DSQ_LOCAL[_ON] target CPU 5 not allowed for foo[123]")
     sysfs.set("disabled", None)
@@ -102,8 +105,7 @@ def test_kernel_ejection_names_the_reason(world):
 
 def test_watchdog_ejection_then_reload_between_two_reads(world):
     sysfs, kmsg, tracker, _ = world
-    sysfs.set("enabled", "a_1", bump=True)
-    tracker.update(sysfs.read())
+    already_running(sysfs, tracker, "a_1")
     kmsg.say('sched_ext: BPF scheduler "a_1" disabled (runnable task stall (watchdog failed))')
     sysfs.set("enabled", "b_2", bump=True)
     events = tracker.update(sysfs.read())
@@ -135,8 +137,7 @@ def test_changes_scxtop_asked_for_are_marked_by_us_and_expire(world):
 
 def test_a_stop_we_asked_for_is_not_an_ejection(world):
     sysfs, kmsg, tracker, _ = world
-    sysfs.set("enabled", "bpfland", bump=True)
-    tracker.update(sysfs.read())
+    already_running(sysfs, tracker, "bpfland")
     tracker.expect()
     kmsg.say('sched_ext: BPF scheduler "bpfland" disabled (disabled by sysrq-S)')
     sysfs.set("disabled", None)
@@ -148,8 +149,7 @@ def test_unreadable_kernel_log_says_the_reason_is_unknown(tmp_path: Path):
     log = KernelLog(tmp_path / "no-such-kmsg")
     assert not log.available
     tracker = SchedExtTracker(log)
-    sysfs.set("enabled", "x", bump=True)
-    tracker.update(sysfs.read())
+    already_running(sysfs, tracker, "x")
     sysfs.set("disabled", None)
     events = tracker.update(sysfs.read())
     assert kinds(events) == [(Kind.UNLOADED, "x", None, False)]

@@ -21,7 +21,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from scxtop.model import CpuStats, Sample
-from scxtop.record import RecordError, read_csv, read_jsonl
+from scxtop.record import RecordError, read_csv, read_jsonl, recording_lines
 
 CPU_HEADER = re.compile(r"^\s*CPU\s*(\d+)\s*$", re.IGNORECASE)
 RQLEN_LIMITATION = "rqlen.bt recording: runqueue length only"
@@ -42,17 +42,9 @@ class Recording:
 
 
 def _first_line(path: Path) -> str:
-    try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.strip():
-                    return line
-    except FileNotFoundError:
-        raise RecordError(f"{path}: no such recording (record one with: scxtop log --jsonl {path})") from None
-    except IsADirectoryError:
-        raise RecordError(f"{path}: is a directory, not a recording") from None
-    except OSError as err:
-        raise RecordError(f"{path}: cannot read: {err.strerror}") from None
+    for _, line in recording_lines(path):
+        if line.strip():
+            return line
     raise RecordError(f"{path}: the recording is empty")
 
 
@@ -112,8 +104,7 @@ def read_rqlen(path: Path) -> list[Sample]:
     """rqlen.bt's CSV as Samples carrying only each CPU's runqueue length."""
     day = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     samples: list[Sample] = []
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        lines = [(n, line) for n, line in enumerate(handle, start=1) if line.strip()]
+    lines = [(n, line) for n, line in recording_lines(path) if line.strip()]
     header = lines[0][1]
     cells = next(csv.reader([header], dialect=_dialect(header)))
     cpus = [int(CPU_HEADER.match(c).group(1)) for c in cells[1:]]  # type: ignore[union-attr]
