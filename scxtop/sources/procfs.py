@@ -1,8 +1,8 @@
 """The source that needs no BPF: /proc and /sys, readable by any user.
 
 - rq: runnable threads (state R) counted per CPU by the `processor` field of
-  /proc/*/task/*/stat, at the end of each interval (a snapshot, not an average; our own
-  scanning thread is left out);
+  /proc/*/task/*/stat, averaged over up to MAX_SCANS snapshots per interval, as many as fit in
+  SCAN_BUDGET of it (one on a box with very many threads); our own scanning thread is left out;
 - util: per-CPU busy share from psutil's cpu_times;
 - csw: per-CPU `schedule()` calls from /proc/schedstat where the kernel has schedstats,
   otherwise None (the kernel counts context switches per CPU but shows only the total);
@@ -28,6 +28,9 @@ from scxtop.sources.taskstats import DelayTracker
 from scxtop.sources.threads import ThreadStat, scan_threads
 
 NO_BPF = "procfs: no migrations, mutex chains or wakeup latency (BPF needed: run as root with bpftrace)"
+SCAN_BUDGET = 0.01
+"""Share of each interval the runnable-thread snapshots may take."""
+MAX_SCANS = 5
 NO_CSW = "procfs: no per-CPU context switches (kernel without schedstats)"
 
 
@@ -86,23 +89,42 @@ class ProcfsSource:
         self._scx = SchedExtWatch()
         self._closed = False
         self._lock = threading.Lock()
+        self._scan_cost_s = 0.0
+
+    def _scan(self) -> list[ThreadStat]:
+        started = time.perf_counter()
+        runnable = scan_threads(self._proc, skip_tid=threading.get_native_id())
+        self._scan_cost_s = time.perf_counter() - started
+        return runnable
+
+    def scans_per_interval(self) -> int:
+        """As many snapshots as fit in SCAN_BUDGET of the interval (1 to MAX_SCANS)."""
+        fit = int(SCAN_BUDGET * self.interval_s / max(self._scan_cost_s, 1e-6))
+        return max(1, min(MAX_SCANS, fit))
 
     def samples(self) -> Iterator[Sample]:
         ncpu = psutil.cpu_count() or 1
         times = psutil.cpu_times(percpu=True)
         switches = read_schedstat(self._schedstat)
+        self._scan()
         try:
-            while self._pacer.wait(self.interval_s):
-                interval = self.interval_s
-                runnable = scan_threads(self._proc, skip_tid=threading.get_native_id())
+            while True:
+                interval, scans = self.interval_s, self.scans_per_interval()
+                counts: list[list[int]] = []
+                seen: dict[int, ThreadStat] = {}
+                for _ in range(scans):
+                    if not self._pacer.wait(interval / scans):
+                        return
+                    runnable = self._scan()
+                    counts.append(count_runnable(ncpu, runnable))
+                    seen.update((t.tid, t) for t in runnable)
                 now_times = psutil.cpu_times(percpu=True)
                 now_switches = read_schedstat(self._schedstat)
-                rq = count_runnable(ncpu, runnable)
                 cpus = tuple(
                     CpuStats(
                         cpu=cpu,
-                        rq=float(rq[cpu]),
-                        rq_max=rq[cpu],
+                        rq=sum(c[cpu] for c in counts) / len(counts),
+                        rq_max=max(c[cpu] for c in counts),
                         util=busy_percent(times[cpu], now_times[cpu]) if cpu < len(now_times) else None,
                         freq_mhz=read_freq_mhz(cpu),
                         csw=_delta(switches, now_switches, cpu),
@@ -112,7 +134,7 @@ class ProcfsSource:
                 times, switches = now_times, now_switches
                 delayed = None
                 if self._delays is not None:
-                    self._delays.observe(runnable)
+                    self._delays.observe(seen.values())
                     delayed = self._delays.top(self._top_n)
                 scx, events = self._scx.poll()
                 yield Sample(
