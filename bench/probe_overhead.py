@@ -14,13 +14,16 @@ bpftrace and by the Python reader.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.bpftrace import BpftraceProcess, build, kernel_types, ticks
@@ -52,11 +55,44 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def messaging(loops: int) -> float:
+def messaging(loops: int) -> tuple[float, float]:
+    """(runtime reported by perf, user+system CPU seconds of perf and its workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         ["perf", "bench", "sched", "messaging", "-l", str(loops)], capture_output=True, text=True, check=True
     ).stdout
-    return float(re.search(r"Total time:\s*([\d.]+)", out)[1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return float(re.search(r"Total time:\s*([\d.]+)", out)[1]), cpu
+
+
+def bpf_prog_stats(pid: int) -> tuple[int, int]:
+    """(runs, ns) summed over the BPF programs `pid` holds; needs kernel.bpf_stats_enabled=1."""
+    runs = ns = 0
+    for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            text = fdinfo.read_text()
+        except OSError:
+            continue
+        if "prog_tag" in text:
+            fields = dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+            runs += int(fields.get("run_cnt", 0))
+            ns += int(fields.get("run_time_ns", 0))
+    return runs, ns
+
+
+@contextlib.contextmanager
+def bpf_stats(enabled: bool):
+    """Turn on the kernel's per-program run-time accounting for the run (it costs ~20 ns per run)."""
+    knob = Path("/proc/sys/kernel/bpf_stats_enabled")
+    old = knob.read_text().strip()
+    if enabled:
+        knob.write_text("1")
+    try:
+        yield
+    finally:
+        if enabled:
+            knob.write_text(old)
 
 
 class Probed:
@@ -115,19 +151,33 @@ def programs(variants: list[str]) -> dict[str, str | None]:
     return out
 
 
-def run_variant(program: str | None, loops: int) -> tuple[float, float, float]:
-    """(runtime s, bpftrace CPU s per wall s, reader CPU s per wall s)."""
+@dataclass
+class Run:
+    runtime: float
+    cpu: float
+    bpftrace_cpu: float = 0.0
+    """bpftrace's own CPU seconds per wall second."""
+    reader_cpu: float = 0.0
+    """The Python reader's (or `scxtop log`'s) CPU seconds per wall second."""
+    bpf_runs: int = 0
+    bpf_ns: int = 0
+    """Probe executions and the kernel time they took during the run (with --bpf-stats)."""
+
+
+def run_variant(program: str | None, loops: int) -> Run:
     if program is None:
-        return messaging(loops), 0.0, 0.0
+        return Run(*messaging(loops))
     probed = LogCommand() if program == "log" else Probed(program)
     child = probed.proc.pid if program != "log" else None
     start_cpu = cpu_seconds(child) if child else 0.0
+    runs0, ns0 = bpf_prog_stats(child) if child else (0, 0)
     wall = time.monotonic()
-    runtime = messaging(loops)
+    runtime, cpu = messaging(loops)
     wall = time.monotonic() - wall
+    runs1, ns1 = bpf_prog_stats(child) if child else (0, 0)
     bpf_cpu = (cpu_seconds(child) - start_cpu) / wall if child else 0.0
     probed.close()
-    return runtime, bpf_cpu, probed.reader_cpu / wall
+    return Run(runtime, cpu, bpf_cpu, probed.reader_cpu / wall, runs1 - runs0, ns1 - ns0)
 
 
 def main() -> int:
@@ -135,26 +185,46 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--loops", type=int, default=300)
     parser.add_argument("--variants", nargs="+", default=["bare", "scxtop", "naive"])
+    parser.add_argument("--bpf-stats", action="store_true",
+                        help="set kernel.bpf_stats_enabled during the run to report probe ns per event")
     args = parser.parse_args()
     progs = programs(args.variants)
-    results: dict[str, list[tuple[float, float, float]]] = {v: [] for v in progs}
-    messaging(args.loops // 4)  # warm caches
-    for r in range(args.rounds):
-        order = list(progs)
-        order = order[r % len(order):] + order[: r % len(order)]
-        for v in order:
-            results[v].append(run_variant(progs[v], args.loops))
-        print(f"round {r + 1}: " + "  ".join(f"{v}={results[v][-1][0]:.3f}" for v in progs), file=sys.stderr)
-    bare = statistics.median(x[0] for x in results["bare"]) if "bare" in results else None
-    print(f"perf bench sched messaging -l {args.loops}, {args.rounds} interleaved rounds, medians")
-    print(f"{'variant':<18}{'runtime s':>10}{'ratio':>8}{'bpftrace cpu/s':>16}{'reader cpu/s':>14}")
-    for v, xs in results.items():
-        med = statistics.median(x[0] for x in xs)
-        ratio = f"{med / bare:.3f}" if bare else "-"
-        bpf = statistics.median(x[1] for x in xs)
-        reader = statistics.median(x[2] for x in xs)
-        print(f"{v:<18}{med:>10.3f}{ratio:>8}{bpf:>16.3f}{reader:>14.4f}")
+    results: dict[str, list[Run]] = {v: [] for v in progs}
+    with bpf_stats(args.bpf_stats):
+        messaging(max(1, args.loops // 4))  # warm caches
+        for r in range(args.rounds):
+            order = list(progs)
+            order = order[r % len(order):] + order[: r % len(order)]
+            for v in order:
+                results[v].append(run_variant(progs[v], args.loops))
+            print(f"round {r + 1}: " + "  ".join(f"{v}={results[v][-1].runtime:.3f}" for v in progs),
+                  file=sys.stderr)
+    print(table(results, args))
     return 0
+
+
+def table(results: dict[str, list[Run]], args: argparse.Namespace) -> str:
+    def med(v: str, attr: str) -> float:
+        return statistics.median(getattr(x, attr) for x in results[v])
+
+    bare_rt = med("bare", "runtime") if "bare" in results else None
+    bare_cpu = med("bare", "cpu") if "bare" in results else None
+    lines = [
+        f"perf bench sched messaging -l {args.loops}; {args.rounds} interleaved rounds; medians; "
+        f"{os.cpu_count()} CPUs, kernel {os.uname().release}",
+        f"{'variant':<18}{'runtime s':>10}{'ratio':>7}{'cpu s':>8}{'ratio':>7}"
+        f"{'probe ns/ev':>12}{'probe ms':>9}{'bpftrace cpu/s':>15}{'reader cpu/s':>13}",
+    ]
+    for v in results:
+        rt, cpu = med(v, "runtime"), med(v, "cpu")
+        runs, ns = med(v, "bpf_runs"), med(v, "bpf_ns")
+        per_event = f"{ns / runs:.0f}" if runs else "-"
+        lines.append(
+            f"{v:<18}{rt:>10.3f}{rt / bare_rt if bare_rt else 0:>7.3f}{cpu:>8.2f}"
+            f"{cpu / bare_cpu if bare_cpu else 0:>7.3f}{per_event:>12}{ns / 1e6 if runs else 0:>9.1f}"
+            f"{med(v, 'bpftrace_cpu'):>15.4f}{med(v, 'reader_cpu'):>13.4f}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -61,17 +61,27 @@ def _first_error(lines: list[str]) -> str:
     return lines[0] if lines else "no message"
 
 
-def tracefs_mounted(root: Path = TRACEFS) -> bool:
-    return (root / "events").is_dir()
+def tracefs_mounted(root: Path | None = None) -> bool:
+    return ((root or TRACEFS) / "events").is_dir()
 
 
-def classify_stderr(stderr: str, returncode: int | None = None) -> BpftraceError:
-    """The most specific error for what bpftrace printed before it failed."""
+def _kernel_before(release: str, major: int, minor: int) -> bool:
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return bool(m) and (int(m[1]), int(m[2])) < (major, minor)
+
+
+def classify_stderr(stderr: str, returncode: int | None = None, kernel: str | None = None) -> BpftraceError:
+    """The most specific error for what bpftrace printed before it failed.
+
+    `kernel` is the release (default: the running one): only before 5.11 does RLIMIT_MEMLOCK
+    limit BPF maps, so only there is a failed map creation blamed on it.
+    """
     lines = meaningful_lines(stderr)
     text = "\n".join(lines)
     first = _first_error(lines)
     memlock_warned = any(p.search(stderr) for p in HARMLESS)
-    if "Operation not permitted" in text and memlock_warned and os.geteuid() == 0:
+    old_kernel = _kernel_before(kernel or os.uname().release, 5, 11)
+    if "Operation not permitted" in text and memlock_warned and old_kernel:
         return MemlockError(
             "bpftrace could not lock memory for its maps (kernel < 5.11): run `ulimit -l unlimited` "
             "as root, then start scxtop again"

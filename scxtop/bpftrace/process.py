@@ -47,7 +47,10 @@ class Version:
 
 def find_bpftrace(path: str | None = None) -> str:
     usual = ("/usr/sbin/bpftrace", "/usr/bin/bpftrace", "/usr/local/bin/bpftrace")
-    found = path or shutil.which("bpftrace") or next((p for p in usual if os.access(p, os.X_OK)), None)
+    if path is not None:
+        found = path if os.access(path, os.X_OK) else shutil.which(path)
+    else:
+        found = shutil.which("bpftrace") or next((p for p in usual if os.access(p, os.X_OK)), None)
     if not found:
         raise BpftraceNotFound("bpftrace is not installed: apt-get install bpftrace (or use --source procfs)")
     return found
@@ -93,6 +96,7 @@ class BpftraceProcess:
         self._file = tempfile.NamedTemporaryFile("w", prefix="scxtop-", suffix=".bt", delete=False)  # noqa: SIM115
         self._file.write(program)
         self._file.close()
+        os.chmod(self._file.name, 0o644)  # bpftrace may run under another uid (setpriv, sudo -u)
         self._stderr: list[str] = []
         self._stderr_size = 0
         self._stopping = False
@@ -127,16 +131,21 @@ class BpftraceProcess:
     def stderr_text(self) -> str:
         return "".join(self._stderr)
 
-    def records(self) -> Iterator[Record]:
-        """Records until bpftrace exits; raises the classified error if it failed on its own."""
+    def lines(self) -> Iterator[str]:
+        """Raw stdout lines until bpftrace exits (for recording fixtures)."""
         assert self.proc.stdout is not None
         while True:
             try:
                 line = self.proc.stdout.readline()
             except (OSError, ValueError):  # closed by stop() from another thread
-                break
+                return
             if not line:
-                break
+                return
+            yield line
+
+    def records(self) -> Iterator[Record]:
+        """Records until bpftrace exits; raises the classified error if it failed on its own."""
+        for line in self.lines():
             try:
                 record = parse_record(line)
             except ValueError:

@@ -176,13 +176,15 @@ class BpftraceSource:
         rq_sum, rq_n = _per_cpu(tick.entries("@rq_sum")), _per_cpu(tick.entries("@rq_samples"))
         rq_max, csw = _per_cpu(tick.entries("@rq_max")), _per_cpu(tick.entries("@csw"))
         rq_scx = _per_cpu(tick.entries("@rq_scx_sum"))
-        # An idle CPU may skip profile samples: count the ones it should have had, at 0.
-        expected = PROFILE_HZ * duration_s
+        # The 99 Hz timer skips an idle CPU (NOHZ), so an idle CPU has fewer samples: those it
+        # missed were 0. Every CPU shares one window (print and clear run once for all), so the
+        # busiest CPU's count is that window; with no busy CPU, fall back to the tick's length.
+        window = max(rq_n.values(), default=0) or PROFILE_HZ * duration_s
         times = psutil.cpu_times(percpu=True)
         before, self._cpu_times = self._cpu_times, times
         cpus = []
         for cpu in range(self.ncpu):
-            samples = max(rq_n.get(cpu, 0), expected, 1)
+            samples = max(rq_n.get(cpu, 0), window, 1)
             cpus.append(CpuStats(
                 cpu=cpu,
                 rq=rq_sum.get(cpu, 0) / samples,

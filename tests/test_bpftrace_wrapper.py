@@ -1,0 +1,375 @@
+"""The bpftrace wrapper: record parsing (both JSON generations, from recorded output), program
+building for kernels with and without optional features, stderr -> error classification, and
+process clean-up (stop escalation, parent death)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from workloads import alive, bpf_skip_reason
+
+from scxtop.bpftrace import (
+    AttachedProbes,
+    BpftraceError,
+    BpftraceNotFound,
+    BpftracePermissionError,
+    BpftraceProcess,
+    ErrorRecord,
+    HistRecord,
+    KernelLacksProbe,
+    LostEvents,
+    MapRecord,
+    MemlockError,
+    PrintfRecord,
+    StatsRecord,
+    TextRecord,
+    TracefsNotMounted,
+    UnknownRecord,
+    ValueRecord,
+    classify_stderr,
+    find_bpftrace,
+    parse_record,
+    ticks,
+)
+from scxtop.bpftrace.btf import kernel_types, parse_btf
+from scxtop.bpftrace.process import parse_version
+from scxtop.bpftrace.programs import build, combine, interval_probe, probe_dir, render, split
+from scxtop.errors import ScxtopError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "bpftrace"
+
+
+@pytest.fixture
+def bpf_ready() -> None:
+    reason = bpf_skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+def records(name: str) -> list:
+    lines = (FIXTURES / name).read_text().splitlines()
+    return [r for r in map(parse_record, lines) if r is not None]
+
+
+# ---- records -----------------------------------------------------------------------------------
+
+
+def test_every_0_2x_record_shape_parses_to_its_type():
+    recs = records("v0_2x_shapes.ndjson")
+    kinds = [type(r) for r in recs]
+    assert kinds == [
+        AttachedProbes, AttachedProbes, MapRecord, MapRecord, MapRecord, MapRecord, MapRecord,
+        HistRecord, HistRecord, StatsRecord, StatsRecord, StatsRecord, StatsRecord, PrintfRecord,
+        TextRecord, ValueRecord, ValueRecord, ErrorRecord, ErrorRecord, LostEvents, UnknownRecord,
+    ]
+    assert recs[0] == AttachedProbes(1) and recs[1] == AttachedProbes(3)
+    assert recs[19] == LostEvents(17)
+
+
+def test_0_2x_values_big_ints_tuples_and_nulls():
+    recs = records("v0_2x_shapes.ndjson")
+    assert recs[2].entries[0].key == "" and recs[2].entries[0].value == 5
+    assert recs[4].entries[0].key_fields(2) == ("bpftrace", "2")
+    assert recs[5].entries[0].value == 2**64 - 1  # printed as a string by 0.2x
+    assert recs[6].entries[0].value == (1, 2, "string", (4, 5))
+    assert recs[16].value == {"m": 2, "n": {"i": 5, "f": None}}
+    assert recs[12].entries[0][1].average is None  # null float
+
+
+def test_0_2x_histograms_keyed_and_open_ended():
+    recs = records("v0_2x_shapes.ndjson")
+    flat, keyed = recs[7], recs[8]
+    assert [(b.low, b.high, b.count) for b in flat.buckets()] == [(2, 3, 1), (4, 7, 0), (1024, 2047, 1)]
+    curl = keyed.buckets("curl,3")
+    assert curl[0].low is None and curl[0].high == -1
+    assert curl[-1].high is None and curl[-1].count == 2
+
+
+def test_stats_and_avg_maps():
+    recs = records("v0_2x_shapes.ndjson")
+    assert recs[9].entries == (("", recs[9].entries[0][1]),) and recs[9].entries[0][1].total == 12
+    assert dict(recs[10].entries)["zsh"].average == 10
+    assert dict(recs[11].entries)["d"].average == 4 and dict(recs[11].entries)["d"].count is None
+
+
+def test_error_records_keep_message_and_location():
+    recs = records("v0_2x_shapes.ndjson")
+    helper, runtime = recs[17], recs[18]
+    assert (helper.kind, helper.message, helper.helper, helper.retcode, helper.line) == (
+        "helper_error", "Bad address", "probe_read", -14, 1)
+    assert runtime.kind == "runtime_error" and runtime.message == "division by zero"
+
+
+def test_blank_and_garbage_lines():
+    assert parse_record("") is None and parse_record("\n") is None
+    with pytest.raises(ValueError):
+        parse_record('{"type": "map", "da')
+
+
+def test_key_fields_keep_commas_in_the_last_string_field():
+    rec = parse_record('{"type": "map", "data": {"@m": {"42,a,b c": 3}}}')
+    assert rec.entries[0].key_fields(2) == ("42", "a,b c")
+
+
+@pytest.mark.parametrize("fixture", ["v0_17_combined.ndjson", "v0_2x_combined.ndjson"])
+def test_recorded_runs_give_one_tick_per_report_and_skip_the_exit_dump(fixture):
+    recs = records(fixture)
+    assert isinstance(recs[0], AttachedProbes) and recs[0].count >= 10
+    reports = sum(1 for r in recs if isinstance(r, PrintfRecord) and r.text.startswith("scxtop-tick"))
+    csw_maps = sum(1 for r in recs if isinstance(r, MapRecord) and r.name == "@csw")
+    got = list(ticks(recs))
+    assert len(got) == reports
+    assert csw_maps > reports  # bpftrace printed @csw once more at exit...
+    counted = sum(e.value for t in got for e in t.entries("@csw"))
+    in_reports = sum(e.value for t in got for e in t.maps["@csw"].entries)
+    assert counted == in_reports  # ...and that dump is not counted
+    assert all(t.nsecs > 0 for t in got)
+
+
+def test_both_generations_of_the_recording_parse_to_the_same_ticks():
+    old, new = list(ticks(records("v0_17_combined.ndjson"))), list(ticks(records("v0_2x_combined.ndjson")))
+    assert [t.nsecs for t in old] == [t.nsecs for t in new]
+    assert [t.maps.keys() for t in old] == [t.maps.keys() for t in new]
+    for a, b in zip(old, new, strict=True):
+        for name in ("@mutex_edge", "@mutex_last"):
+            la = sorted((e.key, e.value[0] & (2**64 - 1)) for e in a.entries(name))
+            lb = sorted((e.key, e.value[0] & (2**64 - 1)) for e in b.entries(name))
+            assert la == lb
+    assert sum(t.lost_events for t in new) > 0
+
+
+# ---- programs ----------------------------------------------------------------------------------
+
+ANNOTATED = textwrap.dedent("""\
+    profile:hz:99
+    {
+    \t$x = curtask->a;\t//@ without task_struct.a: $x = 0;
+    \t//@ with struct scx_rq: @scx = sum($x);
+    }
+
+    interval:s:1
+    {
+    \tprint(@x);
+    \t//@ with struct scx_rq: print(@scx);
+    }
+    """)
+
+
+def test_render_switches_annotated_lines_by_kernel_features():
+    with_all = render(ANNOTATED, lambda f: True)
+    without = render(ANNOTATED, lambda f: False)
+    assert "$x = curtask->a;" in with_all and "@scx = sum($x);" in with_all and "print(@scx);" in with_all
+    assert "curtask->a" not in without and "$x = 0;" in without and "@scx" not in without
+
+
+def test_combine_makes_one_report_block_at_the_interval():
+    a = split("a", "k:a\n{\n}\n\ninterval:s:1\n{\n\tprint(@a);\n}\n")
+    b = split("b", "k:b\n{\n}\n\ninterval:s:1\n{\n\tprint(@b);\n}\n")
+    text = combine([a, b], 0.25)
+    assert text.count("interval:") == 1 and "interval:ms:250" in text
+    order = [text.index(s) for s in ("scxtop-tick", "print(@a)", "print(@b)", "scxtop-end")]
+    assert order == sorted(order)
+    assert interval_probe(2.0) == "interval:s:2"
+
+
+def test_every_probe_file_has_a_report_block():
+    files = sorted(probe_dir().glob("*.bt"))
+    assert len(files) >= 5
+    for f in files:
+        split(f.stem, f.read_text())
+
+
+def test_btf_reader_sees_this_kernels_types():
+    types = kernel_types()
+    if types is None:
+        pytest.skip("this kernel exposes no BTF at /sys/kernel/btf/vmlinux")
+    assert types.has("struct task_struct") and types.has("task_struct.pid")
+    assert types.has("task_struct.__state") or types.has("task_struct.state")
+    assert types.has("mutex.owner") and not types.has("struct no_such_struct_here")
+    assert not types.has("task_struct.no_such_field")
+
+
+def test_btf_reader_rejects_other_data():
+    with pytest.raises(ValueError):
+        parse_btf(b"\x00" * 64)
+
+
+def test_build_without_optional_features_drops_them():
+    text = build(["runqueue", "mutex_waits"], 1.0, lambda f: False)
+    code = text.split("*/")[-1]
+    assert "rq_scx" not in code and "->scx" not in code and "blocked_on" not in code
+    text = build(["runqueue", "mutex_waits"], 1.0, lambda f: True)
+    assert "$rq->scx.nr_running" in text and "$o->blocked_on" in text
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fixture", "error", "fix"), [
+    ("stderr_not_root.txt", BpftracePermissionError, "root"),
+    ("stderr_no_caps.txt", BpftracePermissionError, "CAP_BPF"),
+    ("stderr_missing_field.txt", KernelLacksProbe, "nofield"),
+    ("stderr_missing_struct.txt", KernelLacksProbe, "scx_rq"),
+    ("stderr_missing_tracepoint.txt", KernelLacksProbe, "sched:nope"),
+])
+def test_recorded_stderr_becomes_an_actionable_one_line_error(fixture, error, fix):
+    err = classify_stderr((FIXTURES / fixture).read_text(), 1)
+    assert type(err) is error and isinstance(err, ScxtopError)
+    message = str(err)
+    assert "\n" not in message and fix in message
+    assert "RLIMIT_MEMLOCK" not in message  # 0.17's harmless warning is not blamed
+
+
+def test_missing_tracepoint_without_tracefs_names_the_mount(tmp_path, monkeypatch):
+    from scxtop.bpftrace import errors
+
+    monkeypatch.setattr(errors, "TRACEFS", tmp_path)  # an empty directory: no events/
+    err = classify_stderr((FIXTURES / "stderr_no_tracefs.txt").read_text(), 1)
+    assert isinstance(err, TracefsNotMounted) and "mount -t tracefs" in str(err)
+
+
+UNMOUNTED = """
+from scxtop.bpftrace import BpftraceProcess
+from scxtop.errors import ScxtopError
+try:
+    BpftraceProcess("tracepoint:sched:sched_switch { @c = count(); }").wait_attached()
+except ScxtopError as e:
+    print(type(e).__name__, e)
+"""
+
+
+@pytest.mark.bpf
+def test_real_bpftrace_without_tracefs_says_mount_it(bpf_ready):
+    """In a private mount namespace with tracefs unmounted: the real failure, end to end."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    script = f"umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; " \
+             f"exec {sys.executable} -c '{UNMOUNTED}'"
+    out = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.startswith("TracefsNotMounted") and "mount -t tracefs" in out.stdout
+
+
+def test_map_creation_failing_on_an_old_kernel_blames_memlock():
+    err = classify_stderr((FIXTURES / "stderr_no_caps.txt").read_text(), 1, kernel="5.4.0-150-generic")
+    assert isinstance(err, MemlockError) and "ulimit -l unlimited" in str(err)
+
+
+def test_unknown_failure_still_gives_one_line():
+    err = classify_stderr("something odd\nERROR: the disk is on fire\n  ~~~~\n", 3)
+    assert type(err) is BpftraceError and "the disk is on fire" in str(err) and "3" in str(err)
+
+
+def test_missing_bpftrace_names_the_package(tmp_path):
+    with pytest.raises(BpftraceNotFound, match="apt-get install bpftrace"):
+        BpftraceProcess("BEGIN {}", binary=str(tmp_path / "no-bpftrace"))
+
+
+def test_version_parsing():
+    assert str(parse_version("bpftrace v0.17.0")) == "0.17.0"
+    assert parse_version("bpftrace v0.24.1-rc").json_count_toplevel
+    assert not parse_version("bpftrace v0.17.0").json_count_toplevel
+    assert parse_version("nonsense") is None
+
+
+# ---- process clean-up (a stand-in binary that ignores SIGINT) ----------------------------------
+
+
+def fake_bpftrace(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "bpftrace"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+ATTACHED = """echo '{"type": "attached_probes", "data": {"probes": 1}}'"""
+STUBBORN = f'trap "" INT TERM\n{ATTACHED}\nwhile :; do sleep 0.1; done'
+
+
+def test_stop_escalates_to_sigkill_when_sigint_is_ignored(tmp_path):
+    binary = fake_bpftrace(tmp_path, STUBBORN)
+    proc = BpftraceProcess("BEGIN {}", binary=binary)
+    assert proc.wait_attached() == AttachedProbes(1)
+    assert proc.stop(grace_s=0.5) == -signal.SIGKILL
+    assert not alive(proc.pid)
+    assert proc.stop() == -signal.SIGKILL  # idempotent
+
+
+def test_child_runs_in_its_own_process_group_with_memlock_raised(tmp_path):
+    binary = fake_bpftrace(tmp_path, 'echo "{\\"type\\": \\"printf\\", \\"data\\": \\"$(ps -o pgid= $$) '
+                                     '$(ulimit -l)\\"}"')
+    with BpftraceProcess("BEGIN {}", binary=binary) as proc:
+        (record,) = list(proc.records())
+    pgid, memlock = record.text.split()
+    assert int(pgid) == proc.pid != os.getpgid(0)
+    hard = subprocess.run(["sh", "-c", "ulimit -H -l"], capture_output=True, text=True).stdout.strip()
+    assert memlock == hard  # raised as far as allowed (infinity where CAP_SYS_RESOURCE permits)
+
+
+def test_a_failing_start_raises_the_classified_error(tmp_path):
+    message = "ERROR: bpftrace currently only supports running as the root user."
+    binary = fake_bpftrace(tmp_path, f"echo '{message}' >&2\nexit 1")
+    with pytest.raises(BpftracePermissionError, match="sudo"):
+        BpftraceProcess("BEGIN {}", binary=binary).wait_attached()
+
+
+KILLED_PARENT = """
+import sys, time
+from scxtop.bpftrace import BpftraceProcess
+p = BpftraceProcess(sys.argv[1], binary=sys.argv[2] if len(sys.argv) > 2 else None)
+p.wait_attached()
+print(p.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def wait_gone(pid: int, within_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_and_sigkill_parent(*args: str) -> int:
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert alive(child)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    return child
+
+
+def test_child_dies_with_a_sigkilled_parent(tmp_path):
+    binary = fake_bpftrace(tmp_path, STUBBORN)
+    assert wait_gone(run_and_sigkill_parent("BEGIN {}", binary))
+
+
+@pytest.mark.bpf
+def test_real_bpftrace_dies_with_a_sigkilled_parent(bpf_ready):
+    child = run_and_sigkill_parent("tracepoint:sched:sched_switch { @c = count(); }")
+    assert wait_gone(child)
+
+
+@pytest.mark.bpf
+def test_real_bpftrace_errors_are_classified(bpf_ready, tmp_path):
+    with pytest.raises(KernelLacksProbe, match="does_not_exist"):
+        BpftraceProcess("tracepoint:sched:sched_switch { @x = curtask->does_not_exist; }").wait_attached()
+    nobody = shutil.which("setpriv")
+    if nobody:
+        wrapper = f"{nobody} --reuid=65534 --regid=65534 --clear-groups {find_bpftrace()}"
+        script = tmp_path / "bpftrace-as-nobody"
+        script.write_text(f'#!/bin/sh\nexec {wrapper} "$@"\n')
+        script.chmod(0o755)
+        with pytest.raises(BpftracePermissionError):
+            BpftraceProcess("BEGIN { exit(); }", binary=str(script)).wait_attached()

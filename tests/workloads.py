@@ -1,0 +1,168 @@
+"""Real workloads for the live tests and the benchmarks: each is a context manager that starts
+processes, yields what a test needs to recognise them (pids), and always kills and reaps them.
+
+Processes, not threads: Python threads share the GIL, so only separate processes really spin on
+separate CPUs or contend on a kernel mutex at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+F_SETPIPE_SZ = 1031
+
+SPIN = """
+import os, sys
+os.sched_setaffinity(0, {int(sys.argv[1])})
+while True:
+    pass
+"""
+
+FLIP = """
+import os, sys, time
+cpus = [int(c) for c in sys.argv[1].split(",")]
+period = float(sys.argv[2])
+i = 0
+while True:
+    os.sched_setaffinity(0, {cpus[i % len(cpus)]})
+    i += 1
+    end = time.monotonic() + period
+    while time.monotonic() < end:
+        pass
+"""
+
+PIPE_WRITER = """
+import os, sys
+fd, size = int(sys.argv[1]), int(sys.argv[2])
+os.set_blocking(fd, False)
+chunk = b"x" * size
+while True:
+    try:
+        os.write(fd, chunk)
+    except BlockingIOError:
+        pass
+"""
+
+PIPE_READER = """
+import os, sys
+fd = int(sys.argv[1])
+while os.read(fd, 1 << 20):
+    pass
+"""
+
+
+def _python(code: str, *args: object, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], pass_fds=pass_fds)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            p.kill()
+    for p in procs:
+        p.wait()
+
+
+@contextlib.contextmanager
+def _running(procs: list[subprocess.Popen]) -> Iterator[list[int]]:
+    try:
+        yield [p.pid for p in procs]
+    finally:
+        _stop(procs)
+
+
+@contextlib.contextmanager
+def pinned_busy_loops(cpu: int, count: int) -> Iterator[list[int]]:
+    """`count` processes spinning on `cpu`: that CPU's runqueue holds about `count` tasks."""
+    with _running([_python(SPIN, cpu) for _ in range(count)]) as pids:
+        yield pids
+
+
+@contextlib.contextmanager
+def flipping_task(cpus: tuple[int, ...] = (0, 1), period_s: float = 0.002) -> Iterator[int]:
+    """One process that moves itself between `cpus` every `period_s` (busy in between); yields its pid."""
+    with _running([_python(FLIP, ",".join(map(str, cpus)), period_s)]) as pids:
+        yield pids[0]
+
+
+@contextlib.contextmanager
+def pipe_writers(writers: int = 4, chunk: int = 1 << 16, pipe_size: int = 1 << 20) -> Iterator[list[int]]:
+    """`writers` processes writing `chunk`-byte blocks into one pipe, one process draining it.
+
+    Every write takes the pipe's mutex (pipe->mutex) while it copies. The writers never sleep on
+    a full pipe (non-blocking, they retry at once), so they keep contending on that mutex and
+    wait for each other: blocked-on edges whose waiter and owner are these processes.
+    Yields all pids, the reader's last.
+    """
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError):  # a big pipe: writers copy (under the mutex) more than they sleep
+        fcntl.fcntl(write_fd, F_SETPIPE_SZ, pipe_size)
+    try:
+        procs = [_python(PIPE_WRITER, write_fd, chunk, pass_fds=(write_fd,)) for _ in range(writers)]
+        procs.append(_python(PIPE_READER, read_fd, pass_fds=(read_fd,)))
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    with _running(procs) as pids:
+        yield pids
+
+
+@dataclass(frozen=True, slots=True)
+class MessagingResult:
+    seconds: float
+
+
+def perf_messaging(loops: int = 100, groups: int = 10, pipes: bool = False) -> MessagingResult:
+    """`perf bench sched messaging`: many processes passing messages, switch-heavy; its runtime."""
+    cmd = ["perf", "bench", "sched", "messaging", "-g", str(groups), "-l", str(loops)]
+    if pipes:
+        cmd.append("-p")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"Total time:\s*([\d.]+)", out)
+    if not m:
+        raise RuntimeError(f"unexpected perf bench output: {out.strip()[-200:]}")
+    return MessagingResult(float(m[1]))
+
+
+@contextlib.contextmanager
+def perf_messaging_running(loops: int = 1000, groups: int = 4) -> Iterator[int]:
+    """`perf bench sched messaging` in the background (for load while something else measures)."""
+    proc = subprocess.Popen(
+        ["perf", "bench", "sched", "messaging", "-g", str(groups), "-l", str(loops)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        yield proc.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def bpf_skip_reason() -> str | None:
+    """Why live BPF tests cannot run here (printed as the skip reason), None when they can."""
+    if os.geteuid() != 0:
+        return "live bpftrace tests need root (run them with sudo)"
+    if not shutil.which("bpftrace"):
+        return "bpftrace is not installed (apt-get install bpftrace)"
+    if not os.path.isdir("/sys/kernel/tracing/events"):
+        return "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)"
+    return None
