@@ -123,6 +123,11 @@ class ScxtopApp(App[None]):
 
     # ---- layout -------------------------------------------------------------------------
 
+    @property
+    def _main(self) -> Screen[Any]:
+        """The dashboard's screen: panels are looked up there even while a modal is on top."""
+        return self.screen_stack[0]
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dashboard"):
             with Horizontal(id="top"):
@@ -139,9 +144,9 @@ class ScxtopApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#scx").border_title = "sched_ext"
-        self.query_one("#migrations").border_title = "Migrations"
-        self.query_one("#chains").border_title = "Blocked chains"
+        self._main.query_one("#scx").border_title = "sched_ext"
+        self._main.query_one("#migrations").border_title = "Migrations"
+        self._main.query_one("#chains").border_title = "Blocked chains"
         self._check_size(self.size.width, self.size.height)
         self.set_interval(RENDER_TICK, self._render_tick, name="render")
         if self.playback is not None:
@@ -157,9 +162,9 @@ class ScxtopApp(App[None]):
 
     def _check_size(self, width: int, height: int) -> None:
         small = too_small(width, height)
-        self.screen.set_class(small, "-too-small")
+        self._main.set_class(small, "-too-small")
         if small:
-            self.query_one(TooSmall).explain(width, height)
+            self._main.query_one(TooSmall).explain(width, height)
 
     # ---- collection (live) --------------------------------------------------------------
 
@@ -232,11 +237,11 @@ class ScxtopApp(App[None]):
         with self.batch_update():
             imbalance = find_imbalance(sample.cpus)
             rows = build_rows(sample, self.grouping, self.topology, self.history, imbalance)
-            self.query_one(CpuPanel).show(rows, self.grouping, imbalance)
-            self.query_one(MigrationsPanel).show(sample)
-            self.query_one(ChainsPanel).show(sample)
-            self.query_one(TasksPanel).show(sample)
-            self.query_one(SchedExtPanel).show(sample.scx, self.timeline.events, self.switch_lines)
+            self._main.query_one(CpuPanel).show(rows, self.grouping, imbalance)
+            self._main.query_one(MigrationsPanel).show(sample)
+            self._main.query_one(ChainsPanel).show(sample)
+            self._main.query_one(TasksPanel).show(sample)
+            self._main.query_one(SchedExtPanel).show(sample.scx, self.timeline.events, self.switch_lines)
             self._show_status()
 
     def _show_status(self) -> None:
@@ -249,7 +254,7 @@ class ScxtopApp(App[None]):
         status = Status.of(self.latest, **extra) if self.latest else Status(**extra)
         if self.latest is None and self.source_factory is not None:
             status = Status(source="waiting for the first sample", **extra)
-        self.query_one(StatusLine).show(status)
+        self._main.query_one(StatusLine).show(status)
 
     def _position(self) -> str:
         if self.playback is None:
@@ -332,18 +337,18 @@ class ScxtopApp(App[None]):
         self.refresh_dashboard()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._main.query_one("#filter", Input)
         box.display = True
         box.focus()
 
     def action_close_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._main.query_one("#filter", Input)
         if box.display:
             box.display = False
-            self.query_one(TasksPanel).focus()
+            self._main.query_one(TasksPanel).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one(TasksPanel).name_filter = event.value.strip()
+        self._main.query_one(TasksPanel).name_filter = event.value.strip()
         self.refresh_dashboard()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

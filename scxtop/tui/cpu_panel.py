@@ -20,7 +20,6 @@ from scxtop.tui.cpu_rows import CpuRow, Imbalance
 from scxtop.tui.sparkline import bar, cpu_ranges, sparkline
 
 BAR_WIDTH = 8
-SPARK_WIDTH = 14
 
 
 def _num(value: float | None, fmt: str) -> str | None:
@@ -28,11 +27,13 @@ def _num(value: float | None, fmt: str) -> str | None:
 
 
 def _rate(value: float | None) -> str | None:
-    """Per-second rates compactly: 950, 12.3k, 4.1M."""
+    """Per-second rates compactly: 950, 12.3k, 412k, 4.1M."""
     if value is None:
         return None
     if value >= 1e6:
         return f"{value / 1e6:.1f}M"
+    if value >= 1e5:
+        return f"{value / 1e3:.0f}k"
     if value >= 1e4:
         return f"{value / 1e3:.1f}k"
     return f"{value:.0f}"
@@ -46,21 +47,34 @@ class Column:
     right: bool = True
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("CPU", 8, lambda r: r.label, right=False),
-    Column("rq", 5, lambda r: _num(r.rq, ".1f")),
-    Column("", BAR_WIDTH, lambda r: "", right=False),  # bar, drawn separately
-    Column("history", SPARK_WIDTH, lambda r: "", right=False),  # sparkline, drawn separately
-    Column("scx", 5, lambda r: _num(r.rq_scx, ".1f")),
-    Column("util%", 5, lambda r: _num(r.util, ".0f")),
-    Column("MHz", 5, lambda r: _num(r.freq_mhz, ".0f")),
-    Column("csw/s", 7, lambda r: _rate(r.csw_s)),
-    Column("mig-in", 6, lambda r: _rate(r.mig_in_s)),
-    Column("mig-out", 7, lambda r: _rate(r.mig_out_s)),
-    Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False),
-)
-MEMBERS = Column("cpus", 16, lambda r: cpu_ranges(r.cpus), right=False)
-"""Shown only when rows are groups: which CPUs a core/LLC/node row sums."""
+def _label(row: CpuRow) -> str:
+    return row.label if len(row.cpus) == 1 else f"{row.label} {cpu_ranges(row.cpus)}"
+
+
+def _bar_column(width: int) -> Column:
+    return Column("", width, lambda r: "", right=False)  # drawn separately
+
+
+def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
+    """Fixed columns, with the history sparkline taking what the panel has left (6..40 cells)."""
+    label = Column("CPU" if not grouped else "group: cpus", 18 if grouped else 7,
+                   _label, right=False)
+    fixed = (
+        Column("scx", 5, lambda r: _num(r.rq_scx, ".1f")),
+        Column("util%", 5, lambda r: _num(r.util, ".0f")),
+        Column("MHz", 5, lambda r: _num(r.freq_mhz, ".0f")),
+        Column("csw/s", 6, lambda r: _rate(r.csw_s)),
+        Column("in/s", 5, lambda r: _rate(r.mig_in_s)),
+        Column("out/s", 5, lambda r: _rate(r.mig_out_s)),
+        Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False),
+    )
+    rq = Column("rq", 5, lambda r: _num(r.rq, ".1f"))
+    used = sum(c.width + 1 for c in (label, rq, *fixed)) + BAR_WIDTH + 1
+    spark = max(6, min(40, width - used - 1))
+    history = Column("history", spark, lambda r: "", right=False)
+    return (label, rq, _bar_column(BAR_WIDTH), history, *fixed)
+
+
 BAR_COLUMN, SPARK_COLUMN, HOT_COLUMN = 2, 3, 10
 
 
@@ -86,7 +100,8 @@ class CpuPanel(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: list[CpuRow] = []
-        self.columns: tuple[Column, ...] = COLUMNS
+        self.columns: tuple[Column, ...] = layout_columns(False, 80)
+        self._grouped = False
         self._top = 2.0
         self.virtual_size = Size(self._width(), 1)
 
@@ -96,13 +111,18 @@ class CpuPanel(ScrollView, can_focus=True):
     def show(self, rows: list[CpuRow], grouping: Grouping, imbalance: Imbalance | None) -> None:
         """Take new rows; only the visible lines are drawn again."""
         self.rows = rows
-        self.columns = COLUMNS if grouping is Grouping.CPU else (*COLUMNS, MEMBERS)
+        self._grouped = grouping is not Grouping.CPU
+        self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)
         self._top = max([2.0, *(r.rq for r in rows if r.rq is not None)])
         self.virtual_size = Size(self._width(), len(rows) + 1)
         self.border_title = f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})"
         self.border_subtitle = imbalance.describe() if imbalance else ""
         self.set_class(imbalance is not None, "-imbalanced")
         self.refresh()
+
+    def on_resize(self) -> None:
+        self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)
+        self.virtual_size = Size(self._width(), len(self.rows) + 1)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -10,14 +10,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def binding_table(bindings: list[BindingType]) -> Table:
-    table = Table(box=None, show_header=True, header_style="bold", expand=False)
-    table.add_column("key", style="bold")
-    table.add_column("does")
+def binding_lines(bindings: list[BindingType]) -> Text:
+    """One line per key: the key as the footer shows it, then what it does."""
+    text = Text()
     for binding in bindings:
         if isinstance(binding, Binding) and binding.description:
-            table.add_row(binding.key_display or binding.key, binding.description)
-    return table
+            text.append(f"{binding.key_display or binding.key:>7}  ", style="bold")
+            text.append(f"{binding.description}\n")
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -28,16 +28,17 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > Vertical { width: auto; height: auto; max-height: 90%; border: round $primary;
         background: $surface; padding: 1 2; }
+    HelpScreen Static { width: auto; }
     """
 
     def __init__(self, bindings: list[BindingType], extra: str = "") -> None:
         super().__init__()
-        self._bindings = bindings
+        self.key_list = bindings
         self._extra = extra
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("[b]scxtop keys[/b]  (ctrl+p: command palette)\n")
-            yield Static(binding_table(self._bindings))
+            yield Static(binding_lines(self.key_list))
             if self._extra:
                 yield Static(f"\n{self._extra}")

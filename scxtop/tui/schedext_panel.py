@@ -35,7 +35,7 @@ class SchedExtPanel(Widget):
 
     def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str]) -> None:
         self.state, self.events, self.progress = state, tuple(events), tuple(progress)
-        self.refresh()
+        self.refresh(layout=True)  # the panel's height follows its lines
 
     def render(self) -> Text:
         state = self.state

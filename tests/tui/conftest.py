@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import sys
 import time
@@ -53,3 +55,14 @@ async def wait_for(pilot, condition: Callable[[], bool], limit_s: float = 20.0) 
         if time.monotonic() > deadline:
             pytest.fail("the dashboard never reached the expected state")
         await pilot.pause(0.05)
+    await pilot.pause(0.1)  # let the screen draw what the state says
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run `async def` tests in a fresh event loop (no asyncio plugin needed for Pilot tests)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True

@@ -1,0 +1,343 @@
+"""The dashboard driven by Pilot: every panel shows the fixed data, every key does its job."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FakeSwitcher, wait_for
+from synthetic import HOT_CPU, FixedSource, sample, samples
+from textual.widgets import DataTable, Input
+
+from scxtop.model import SchedExtEventKind, SchedExtState
+from scxtop.sources import SourceError
+from scxtop.topology import Grouping, synthetic_topology
+from scxtop.tui.app import ScxtopApp
+from scxtop.tui.chains_panel import ChainsPanel
+from scxtop.tui.collector import Backoff
+from scxtop.tui.confirm_screen import ConfirmScreen
+from scxtop.tui.cpu_panel import CpuPanel
+from scxtop.tui.help_screen import HelpScreen
+from scxtop.tui.messages import SampleArrived
+from scxtop.tui.migrations_panel import MigrationsPanel
+from scxtop.tui.picker_screen import PickerScreen
+from scxtop.tui.playback import Playback
+from scxtop.tui.schedext_panel import SchedExtPanel
+from scxtop.tui.status_line import StatusLine
+from scxtop.tui.tasks_panel import TasksPanel
+
+SIZE = (140, 45)
+
+
+def lines(widget) -> list[str]:
+    """What a widget shows on screen (border included), as plain text lines."""
+    region = widget.region
+    strips = widget.screen._compositor.render_strips()
+    return [strip.crop(region.x, region.right).text for strip in strips[region.y : region.bottom]]
+
+
+def shown(widget) -> str:
+    return "\n".join(lines(widget))
+
+
+def tree_labels(tree: ChainsPanel) -> list[str]:
+    labels = []
+
+    def walk(node):
+        for child in node.children:
+            labels.append(str(child.label))
+            walk(child)
+
+    walk(tree.root)
+    return labels
+
+
+def live_app(items=None, **kwargs) -> tuple[ScxtopApp, FixedSource]:
+    source = FixedSource(items if items is not None else samples(2))
+    app = ScxtopApp(source_factory=lambda interval: source, topology=synthetic_topology(4), **kwargs)
+    return app, source
+
+
+def replay_app(count=30, nr_cpus=4, **kwargs) -> ScxtopApp:
+    return ScxtopApp(playback=Playback(samples(count, nr_cpus), "fixed.jsonl"),
+                     topology=synthetic_topology(nr_cpus), **kwargs)
+
+
+async def test_every_panel_shows_the_live_sample():
+    app, source = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2 and not app._dirty)
+        cpus = shown(app.query_one(CpuPanel))
+        assert "cpu1" in cpus and "HOT" in cpus and "2001" in cpus  # csw/s of cpu1 in sample 1
+        assert "imbalance: cpu1" in app.query_one(CpuPanel).border_subtitle
+        migrations = shown(app.query_one(MigrationsPanel))
+        assert "flipper" in migrations and "250/s" in migrations
+        labels = tree_labels(app.query_one(ChainsPanel))
+        assert any("pipe-owner[4244] prio 139" in label and "runnable on cpu1" in label for label in labels)
+        assert any("pipe-writer[4242]" in label and "priority inversion" in label for label in labels)
+        assert any(label.startswith("DEADLOCK") for label in labels)
+        assert app.query_one(TasksPanel).row_count == 3
+        assert "this kernel has no sched_ext" in shown(app.query_one(SchedExtPanel))
+        status = shown(app.query_one(StatusLine))
+        assert "synthetic" in status and "lost events 1" in status and "cannot see: no cpufreq" in status
+    assert source.closed
+
+
+async def test_sched_ext_panel_shows_state_and_timeline():
+    states = [SchedExtState(True, "disabled", None, 4, False, 0),
+              SchedExtState(True, "enabled", "scx_alpha", 5, True, 2)]
+    app, _ = live_app([sample(i, scx=s) for i, s in enumerate(states)])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2 and not app._dirty)
+        text = shown(app.query_one(SchedExtPanel))
+        assert "scheduler scx_alpha" in text
+        assert "enable_seq 5" in text and "switch_all yes" in text and "nr_rejected 2" in text
+        assert "loaded" in text and "scx_alpha" in text
+
+
+async def test_q_quits_and_closes_the_source():
+    app, source = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert source.closed
+
+
+async def test_space_freezes_the_display_and_resumes():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        await pilot.press("space")
+        frozen = app.latest
+        app.post_message(SampleArrived(sample(7)))
+        await wait_for(pilot, lambda: app.samples_seen == 3)
+        assert app.latest is frozen
+        assert "PAUSED" in shown(app.query_one(StatusLine))
+        await pilot.press("space")
+        app.post_message(SampleArrived(sample(8)))
+        await wait_for(pilot, lambda: app.latest is not frozen)
+        assert app.latest.elapsed_s == 9.0
+        assert "PAUSED" not in shown(app.query_one(StatusLine))
+
+
+async def test_plus_and_minus_change_the_source_interval():
+    app, source = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app._source is source)
+        await pilot.press("plus")
+        assert app.interval == 2.0 and source.interval_s == 2.0
+        await pilot.press("minus", "minus", "minus")
+        assert app.interval == 0.2 and source.interval_s == 0.2
+        assert "every 0.2s" in shown(app.query_one(StatusLine))
+
+
+async def test_g_cycles_grouping_with_group_sums():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        panel = app.query_one(CpuPanel)
+        seen = {}
+        for _ in range(4):
+            await pilot.press("g")
+            seen[app.grouping] = [r.label for r in panel.rows]
+        assert seen[Grouping.CORE] == ["core0", "core1"]
+        assert seen[Grouping.LLC] == ["llc0"] and seen[Grouping.NODE] == ["node0"]
+        assert seen[Grouping.CPU] == ["cpu0", "cpu1", "cpu2", "cpu3"]
+        await pilot.press("g")
+        assert "0-1" in shown(panel)  # grouped rows name their members
+
+
+async def test_slash_filters_tasks_by_name():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        await pilot.press("slash")
+        box = app.query_one("#filter", Input)
+        assert box.display and box.has_focus
+        await pilot.press(*"PIPE")
+        table = app.query_one(TasksPanel)
+        assert table.row_count == 1
+        assert table.get_row_at(0)[1] == "pipe-writer"
+        await pilot.press("escape")
+        assert not box.display and table.has_focus
+        assert table.row_count == 1  # the filter stays until cleared
+        assert "filter: PIPE" in table.border_subtitle
+
+
+async def test_tab_cycles_focus_through_the_panels():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        focused = []
+        for _ in range(4):
+            await pilot.press("tab")
+            focused.append(app.focused.id if app.focused else None)
+        assert {"cpus", "chains", "tasks"} <= set(focused)
+
+
+async def test_question_mark_opens_help_listing_the_keys():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = shown(app.screen.query_one("Vertical"))
+        for description in ("Quit", "Pause", "Group", "Filter", "Scheduler", "Next sched"):
+            assert description in text
+        assert "Step" not in text  # replay keys are not offered live
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_lists_every_action():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for binding in app._visible_bindings():
+            assert any(binding.description in t for t in titles), binding.description
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Group (g)")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.grouping is Grouping.CORE)
+
+
+async def test_s_picks_a_scheduler_confirms_and_shows_the_outcome():
+    switcher = FakeSwitcher()
+    app, _ = live_app(switcher_factory=lambda: switcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        table = app.screen.query_one(DataTable)
+        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert names == ["default", "scx_alpha", "scx_beta"]
+        assert table.get_row_at(0)[1] == "running"
+        await pilot.press("down", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert switcher.calls == []  # nothing happens before the answer
+        await pilot.press("y")
+        await wait_for(pilot, lambda: switcher.calls == ["scx_beta"] and len(app.timeline.events) == 1)
+        event = app.timeline.events[-1]
+        assert event.kind is SchedExtEventKind.SWITCHED and event.by_us and event.ops == "scx_beta"
+        await wait_for(pilot, lambda: "switched to scx_beta" in shown(app.query_one(SchedExtPanel)))
+        assert "stopping default" in shown(app.query_one(SchedExtPanel))
+
+
+async def test_declining_the_confirmation_switches_nothing():
+    switcher = FakeSwitcher()
+    app, _ = live_app(switcher_factory=lambda: switcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert switcher.calls == []
+
+
+async def test_n_switches_to_the_next_scheduler_without_confirmation_when_configured_off():
+    switcher = FakeSwitcher()
+    app, _ = live_app(switcher_factory=lambda: switcher, confirm_switch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: switcher.calls == ["scx_alpha"])
+        await pilot.press("n")
+        await wait_for(pilot, lambda: switcher.calls == ["scx_alpha", "scx_beta"])
+
+
+async def test_a_failed_switch_stands_out_in_the_timeline():
+    switcher = FakeSwitcher(fail=True)
+    app, _ = live_app(switcher_factory=lambda: switcher, confirm_switch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: len(app.timeline.events) == 1)
+        assert app.timeline.events[0].kind is SchedExtEventKind.SWITCH_FAILED
+        await wait_for(pilot, lambda: "default restored" in shown(app.query_one(SchedExtPanel)))
+
+
+async def test_switch_keys_without_a_switcher_say_so():
+    app, _ = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any("not available" in n.message for n in app._notifications))
+
+
+async def test_a_failing_source_becomes_a_notification_and_is_retried():
+    good = FixedSource(samples(2))
+    attempts = []
+
+    def factory(interval):
+        attempts.append(interval)
+        if len(attempts) < 3:
+            raise SourceError(
+                "bpftrace exited: tracefs not mounted: mount -t tracefs nodev /sys/kernel/tracing"
+            )
+        return good
+
+    app = ScxtopApp(source_factory=factory, topology=synthetic_topology(4),
+                    backoff=Backoff(first=0.2, cap=0.4))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "retrying in" in shown(app.query_one(StatusLine)))
+        assert any("tracefs not mounted" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        assert len(attempts) == 3
+        await wait_for(pilot, lambda: "retrying" not in shown(app.query_one(StatusLine)))
+
+
+async def test_replay_steps_and_seeks():
+    app = replay_app(count=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.playback.index >= 0)
+        await pilot.press("space")
+        assert app.playback.paused
+        start = app.playback.index
+        await pilot.press("full_stop")
+        assert app.playback.index == start + 1
+        await pilot.press("comma", "comma")
+        assert app.playback.index == max(0, start - 1)
+        await pilot.press("right_square_bracket")
+        assert app.playback.index == max(0, start - 1) + 10
+        await pilot.press("left_square_bracket")
+        assert app.playback.index == max(0, start - 1)
+        app.set_focus(None)  # home/end scroll a focused table or panel; the app seeks otherwise
+        await pilot.press("end")
+        assert app.playback.index == 29 and app.latest.elapsed_s == 30.0
+        assert "30/30" in shown(app.query_one(StatusLine))
+        await pilot.press("home")
+        assert app.playback.index == 0
+        assert len(app.query_one(CpuPanel).rows[HOT_CPU].history) == 1  # history rebuilt for the position
+
+
+async def test_replay_plays_by_itself_and_hides_switch_keys():
+    app = replay_app(count=3, speed=50.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.playback.at_end)
+        assert app.check_action("pick_scheduler", ()) is False
+        assert app.check_action("step", ()) is True
+
+
+async def test_1024_cpus_scroll_without_a_widget_per_cpu():
+    app = replay_app(count=2, nr_cpus=1024)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.query_one(CpuPanel).rows) == 1024)
+        panel = app.query_one(CpuPanel)
+        assert len(panel.children) == 0
+        panel.scroll_end(animate=False)
+        await pilot.pause(0.1)
+        assert "cpu1023" in shown(panel)
+        assert "cpu0 " not in shown(panel)
+        assert lines(panel)[1].lstrip("│ ").startswith("CPU")  # header stays at the top
+
+
+@pytest.mark.parametrize("size", [(80, 24), (79, 24), (20, 5), (1, 1), (200, 60)])
+async def test_any_terminal_size_is_survived(size):
+    app = replay_app(count=3, nr_cpus=64)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen >= 1)
+        await pilot.resize_terminal(*size)
+        await pilot.pause(0.2)
+        small = size[0] < 80 or size[1] < 24
+        assert app.screen.has_class("-too-small") == small
+        if small:
+            assert f"this one is {size[0]}x{size[1]}" in str(app.query_one("#too-small").render())
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause(0.1)
+        assert not app.screen.has_class("-too-small")
