@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from workloads import alive, bpf_skip_reason
+from workloads import alive, bpf_skip_reason, wait_gone
 
 from scxtop.bpftrace import (
     AttachedProbes,
@@ -328,15 +327,6 @@ p.wait_attached()
 print(p.pid, flush=True)
 time.sleep(600)
 """
-
-
-def wait_gone(pid: int, within_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def run_and_sigkill_parent(*args: str) -> int:

@@ -1,0 +1,188 @@
+"""The probes on the real kernel, under real workloads (root, bpftrace and tracefs needed).
+
+Each test starts the bpftrace source first, waits for its first report (probes attached), then
+starts a workload from tests/workloads.py and checks what the next reports show.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+from workloads import alive, bpf_skip_reason, flipping_task, pinned_busy_loops, pipe_writers, wait_gone
+
+from scxtop.bpftrace import BpftraceProcess, find_bpftrace, parse_record
+from scxtop.bpftrace.programs import probe_dir, render
+from scxtop.model import Sample
+from scxtop.sources.bpftrace import BpftraceSource, bpf_unavailable_reason
+
+pytestmark = pytest.mark.bpf
+
+PROBE_FILES = sorted(p.name for p in probe_dir().glob("*.bt"))
+
+
+@pytest.fixture(autouse=True)
+def bpf_ready() -> None:
+    reason = bpf_skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+def bpftrace_children() -> list[int]:
+    """bpftrace processes whose parent is this test process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if comm == "bpftrace" and int(rest[1]) == os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
+def samples_under(workload: Callable[[], AbstractContextManager], count: int = 3, interval_s: float = 1.0):
+    """(what the workload yielded, `count` samples taken while it ran)."""
+    source = BpftraceSource(interval_s)
+    stream = source.samples()
+    try:
+        next(stream)  # the probes are attached and reporting
+        with workload() as ids:
+            next(stream)  # the report that straddles the workload's start
+            got = [next(stream) for _ in range(count)]
+        return ids, got
+    finally:
+        pid = source.pid
+        source.close()
+        stream.close()
+        assert pid is not None and not alive(pid)
+        assert bpftrace_children() == []
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+@pytest.mark.parametrize("name", PROBE_FILES)
+def test_each_probe_file_runs_alone_and_reports(name):
+    """`bpftrace FILE`, as a user would run it: it attaches and prints its first report."""
+    proc = subprocess.Popen([find_bpftrace(), "-f", "json", str(probe_dir() / name)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = parse_record(proc.stdout.readline())
+        assert type(first).__name__ == "AttachedProbes", proc.stderr.read()
+        assert first.count >= 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("name", PROBE_FILES)
+def test_each_probe_file_loads_without_the_optional_kernel_features(name):
+    """The variant for kernels without sched_ext or blocked_on loads too."""
+    program = render((probe_dir() / name).read_text(), lambda feature: False)
+    with BpftraceProcess(program) as proc:
+        assert proc.wait_attached().count >= 2
+
+
+def test_bpf_is_available_here():
+    assert bpf_unavailable_reason() is None
+
+
+def test_pinned_busy_loops_raise_that_cpus_runqueue():
+    ncpu = os.cpu_count() or 1
+    if ncpu < 2:
+        pytest.skip("needs two CPUs to compare runqueues")
+    busy = ncpu - 1
+    _, samples = samples_under(lambda: pinned_busy_loops(busy, 4))
+    busy_rq = mean(s.cpus[busy].rq for s in samples)
+    others = [mean(s.cpus[c].rq for s in samples) for c in range(ncpu) if c != busy]
+    assert busy_rq >= 3.5  # four tasks always runnable there
+    assert busy_rq > max(others)
+    assert all(s.cpus[busy].rq_max >= 4 for s in samples)
+    assert all(s.cpus[busy].util > 90 for s in samples)
+
+
+def test_flipping_task_migrates_both_ways_and_leads_the_migrators():
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two CPUs to migrate between")
+    pid, samples = samples_under(lambda: flipping_task((0, 1), 0.002))
+    pairs: dict[tuple[int, int], int] = {}
+    for s in samples:
+        for p in s.migrations:
+            pairs[(p.src, p.dst)] = pairs.get((p.src, p.dst), 0) + p.count
+    assert pairs.get((0, 1), 0) >= 10 and pairs.get((1, 0), 0) >= 10
+    for s in samples:
+        mine = [m for m in s.top_migrators if m.pid == pid]
+        assert mine and mine[0].count >= 10, s.top_migrators
+        assert mine[0].comm.startswith("python")
+        assert s.cpus[0].mig_in and s.cpus[0].mig_out and s.cpus[1].mig_in and s.cpus[1].mig_out
+
+
+def test_pipe_writers_show_blocked_edges_between_their_own_threads():
+    pids, samples = samples_under(lambda: pipe_writers(4))
+    mine = set(pids)
+    edges = [e for s in samples for e in s.blocked
+             if e.waiter.tid in mine and e.owner is not None and e.owner.tid in mine]
+    assert edges, [s.blocked for s in samples]
+    assert all(e.wait_ns > 0 and e.lock > 0 for e in edges)
+    assert len({e.lock for e in edges}) == 1  # one pipe, one mutex
+    assert all(e.waiter.comm.startswith("python") and e.owner.comm.startswith("python") for e in edges)
+    assert all(s.chains is not None for s in samples)
+
+
+def test_context_switches_and_wakeup_latency_are_counted():
+    _, samples = samples_under(lambda: pipe_writers(2), count=2)
+    for s in samples:
+        assert all(c.csw and c.csw > 0 for c in s.cpus)
+        assert s.wakeup_latency is not None and s.wakeup_latency.total > 0
+        assert s.scx is not None and s.lost_events == 0
+
+
+def test_changing_the_interval_restarts_bpftrace_with_the_new_one():
+    source = BpftraceSource(1.0)
+    stream = source.samples()
+    try:
+        next(stream)
+        first_pid = source.pid
+        source.interval_s = 0.5
+        sample: Sample = next(stream)  # still the old program's report: the change lands after it
+        sample = next(stream)
+        assert source.pid != first_pid and not alive(first_pid)
+        assert "interval:ms:500" in source.program()
+        assert sample.cpus and sample.source == "bpftrace"
+    finally:
+        source.close()
+        stream.close()
+    assert bpftrace_children() == []
+
+
+KILLED = """
+import sys
+from scxtop.sources.bpftrace import BpftraceSource
+source = BpftraceSource(1.0)
+for sample in source.samples():
+    print(source.pid, flush=True)
+"""
+
+
+def test_bpftrace_dies_when_the_source_process_is_sigkilled():
+    parent = subprocess.Popen([sys.executable, "-c", KILLED], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert wait_gone(child)
