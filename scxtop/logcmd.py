@@ -40,19 +40,49 @@ def open_writers(csv_target: str | None, jsonl_target: str | None) -> list[Write
     return writers
 
 
-@contextlib.contextmanager
-def stop_on_signals(source: Source) -> Iterator[None]:
-    """SIGINT and SIGTERM close the source, so its sample loop ends between rows, never inside one."""
+class _Stop(Exception):
+    """Raised by the signal handler to leave the sample loop."""
 
-    def stop(_signum: int, _frame: object) -> None:
-        source.close()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+class SignalStop:
+    """SIGINT and SIGTERM end the loop between rows, never inside one.
+
+    The handler raises `_Stop` wherever the main thread is (blocked in the source, typically)
+    unless a row is being written; then it only asks, and the loop stops after the row. It must
+    not call `source.close()` itself: that would re-enter the stream the source is reading.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.writing = False
+
+    def _handler(self, _signum: int, _frame: object) -> None:
+        self.requested = True
+        if not self.writing:
+            raise _Stop
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        except _Stop:
+            pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def write_samples(source: Source, writers: list[Writer], limit: int | None) -> None:
+    stop = SignalStop()
+    with stop.installed():
+        for count, sample in enumerate(source.samples(), start=1):
+            stop.writing = True
+            for writer in writers:
+                writer.write(sample)
+            stop.writing = False
+            if stop.requested or (limit is not None and count >= limit):
+                break
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,12 +93,7 @@ def run(args: argparse.Namespace) -> int:
         limit = None
         if getattr(args, "duration", None):
             limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
-        with stop_on_signals(source):
-            for count, sample in enumerate(source.samples(), start=1):
-                for writer in writers:
-                    writer.write(sample)
-                if limit is not None and count >= limit:
-                    break
+        write_samples(source, writers, limit)
     except BrokenPipeError:
         # The reader went away (`scxtop log | head`): not an error; keep Python quiet at exit.
         with contextlib.suppress(OSError):

@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from busyloops import pinned_busy_loops
 from nobpftrace import without_bpftrace
 from samples import full_sample
+from workloads import flipping_task, pinned_busy_loops, pipe_writers
 
 from scxtop.record import JsonlWriter, csv_header, read_jsonl
 
@@ -76,8 +76,8 @@ def bpf_reason() -> str | None:
 
 @pytest.mark.parametrize("source", ["procfs", pytest.param("bpftrace", marks=pytest.mark.bpf)])
 def test_pinned_busy_loops_raise_that_cpus_rq_in_the_csv(tmp_path: Path, source: str):
-    if source == "bpftrace" and (reason := bpf_reason()):
-        pytest.skip(f"bpftrace cannot run here: {reason}")
+    if source == "bpftrace":
+        needs_bpf()
     busy, idle = two_cpus()
     out = tmp_path / "log.csv"
     env, mark = marked_env()
@@ -101,12 +101,59 @@ def test_pinned_busy_loops_raise_that_cpus_rq_in_the_csv(tmp_path: Path, source:
         assert all(row["migrations"] != "" and row[f"cpu{busy}_csw"] != "" for row in rows)
 
 
+def needs_bpf() -> None:
+    if reason := bpf_reason():
+        pytest.skip(f"bpftrace cannot run here: {reason}")
+
+
+def log_jsonl(tmp_path: Path, *args: str) -> list:
+    out = tmp_path / "log.jsonl"
+    env, mark = marked_env()
+    done = scxtop("log", "--source", "bpftrace", *args, "--jsonl", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    assert processes_with(mark) == [], "bpftrace left behind"
+    return read_jsonl(out)
+
+
+@pytest.mark.bpf
+def test_a_task_flipping_between_two_cpus_migrates_both_ways(tmp_path: Path):
+    needs_bpf()
+    a, b = two_cpus()
+    with flipping_task((a, b)) as pid:
+        samples = log_jsonl(tmp_path, "--interval", "0.5", "--duration", "2")
+    moved = {(m.src, m.dst): 0 for s in samples for m in s.migrations}
+    for s in samples:
+        for m in s.migrations:
+            moved[(m.src, m.dst)] += m.count
+    assert moved.get((a, b), 0) > 0 and moved.get((b, a), 0) > 0, moved
+    assert any(m.pid == pid and m.count > 0 for s in samples for m in s.top_migrators)
+    assert all(s.total_migrations == sum(c.mig_in for c in s.cpus) == sum(c.mig_out for c in s.cpus)
+               for s in samples)
+
+
+@pytest.mark.bpf
+def test_pipe_writers_show_blocked_edges_between_their_own_threads(tmp_path: Path):
+    needs_bpf()
+    with pipe_writers(4) as pids:
+        samples = log_jsonl(tmp_path, "--interval", "0.5", "--duration", "3")
+    ours = set(pids)
+    edges = [e for s in samples for e in s.blocked if e.waiter.tid in ours]
+    assert edges, "no blocked edges for the pipe writers"
+    assert any(e.owner is not None and e.owner.tid in ours and e.owner.tid != e.waiter.tid for e in edges)
+    assert all(e.lock != 0 and e.wait_ns >= 0 for e in edges)
+
+
+@pytest.mark.parametrize("source", ["procfs", pytest.param("bpftrace", marks=pytest.mark.bpf)])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_ends_with_every_completed_row_on_disk_and_exit_0(tmp_path: Path, sig: signal.Signals):
+def test_signal_ends_with_every_completed_row_on_disk_and_exit_0(tmp_path: Path, sig: signal.Signals,
+                                                                 source: str):
+    if source == "bpftrace":
+        needs_bpf()
     out, jsonl = tmp_path / "log.csv", tmp_path / "log.jsonl"
-    command = [sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.2",
+    env, mark = marked_env()
+    command = [sys.executable, "-m", "scxtop", "log", "--source", source, "--interval", "0.2",
                "--csv", str(out), "--jsonl", str(jsonl)]
-    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     try:
         while not out.exists() or len(out.read_text().splitlines()) < 4:
             assert proc.poll() is None, proc.stderr.read()
@@ -117,6 +164,7 @@ def test_signal_ends_with_every_completed_row_on_disk_and_exit_0(tmp_path: Path,
         proc.kill()
     assert proc.returncode == 0, stderr
     assert stderr == ""
+    assert processes_with(mark) == [], "a child (bpftrace) outlived scxtop log"
     text = out.read_text()
     assert text.endswith("\n")
     rows = rows_of(out)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from busyloops import pinned_busy_loops
+from workloads import pinned_busy_loops
 
 from scxtop.sources.procfs import ProcfsSource, read_schedstat
 from scxtop.sources.threads import scan_threads

@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from busyloops import pinned_busy_loops
+from workloads import pinned_busy_loops
 
 from scxtop.sources.taskstats import DelayReader, DelayTracker, schedstat_delay
 
