@@ -10,9 +10,11 @@ with the tail of the failed scheduler's output. sysfs is the only judge: a backe
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from scxtop.model import SchedExtState
 from scxtop.sched_ext import journal
@@ -26,6 +28,7 @@ from scxtop.sched_ext.state import read_state
 from scxtop.sched_ext.tracker import KernelLog, parse_disable
 from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Mode, ProgressCallback, SchedulerEntry, SwitchResult
 
+SYSTEM_BUS_SOCKET = Path("/run/dbus/system_bus_socket")
 POLL_S = 0.02
 SETTLE_S = 1.0
 """How long a newly enabled scheduler must stay up to count as switched."""
@@ -47,7 +50,7 @@ class TransactionSwitcher:
         backend: Backend,
         read: Callable[[], SchedExtState] = read_state,
         settle_s: float = SETTLE_S,
-        run_dir=journal.RUN_DIR,
+        run_dir: Path = journal.RUN_DIR,
         kernel_log: Callable[[], KernelLog] = KernelLog,
         need_root: bool = True,
     ) -> None:
@@ -229,9 +232,16 @@ def _kernel_reason(log: KernelLog, name: str) -> str:
 def make_switcher(config: Config | None = None, bus_address: str | None = None) -> TransactionSwitcher:
     """scx_loader's backend when org.scx.Loader is on the system bus, else the direct one."""
     from scxtop.sched_ext.direct import DirectBackend
-    from scxtop.sched_ext.loader import LoaderBackend, loader_available
 
     config = config if config is not None else load_config()
-    if loader_available(bus_address):
-        return TransactionSwitcher(LoaderBackend(config, bus_address))
+    if _system_bus_present(bus_address):
+        from scxtop.sched_ext.loader import LoaderBackend, loader_available  # loads dbus-fast
+
+        if loader_available(bus_address):
+            return TransactionSwitcher(LoaderBackend(config, bus_address))
     return TransactionSwitcher(DirectBackend(config))
+
+
+def _system_bus_present(bus_address: str | None) -> bool:
+    """Cheap test before loading the D-Bus library: is there a system bus to ask at all?"""
+    return bool(bus_address or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")) or SYSTEM_BUS_SOCKET.exists()

@@ -126,6 +126,7 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, cwd=REPO,
+        env={**os.environ, "PATH": f"{Path(env['VNG']).parent}:{os.environ.get('PATH', '')}"},
     )  # fmt: skip
     try:
         out, _ = proc.communicate(timeout=timeout)

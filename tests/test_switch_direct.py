@@ -1,0 +1,98 @@
+"""Direct backend pieces that run on any kernel: stopping processes, reading a holder's arguments,
+and the CLI's refusals. The switching itself is proven in the sched_ext guest (tests/vm)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scxtop.sched_ext import procs
+from scxtop.sched_ext.direct import args_after_program
+from scxtop.sched_ext.state import read_state
+
+IGNORE_SIGINT = (
+    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "print('up', flush=True); time.sleep(60)"
+)
+
+
+def test_stop_escalates_when_sigint_is_ignored():
+    child = subprocess.Popen([sys.executable, "-c", IGNORE_SIGINT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "up"
+        process = procs.describe(child.pid)
+        assert process is not None and procs.alive(process)
+        steps: list[str] = []
+        assert procs.stop_process(process, timeout=0.5, progress=steps.append) == "SIGTERM"
+        assert steps == [f"sending SIGINT to pid {child.pid}", f"sending SIGTERM to pid {child.pid}"]
+        assert not procs.alive(process)
+        assert procs.stop_process(process, timeout=0.5) is None  # already gone
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def test_holder_scan_finds_no_struct_ops_link_without_sched_ext():
+    # Real struct_ops holders are found in the guest; here none may exist, and the scan must not fail.
+    if read_state().supported:
+        pytest.skip("this kernel has sched_ext; the guest tests cover the holder scan")
+    assert procs.struct_ops_holders() == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "args"),
+    [
+        (("/opt/bin/scx_x", "-k", "-v"), ("-k", "-v")),
+        (("scx_x", "-k"), ("-k",)),
+        (("/usr/bin/python3", "/opt/bin/scx_x", "--slow"), ("--slow",)),
+        (("/usr/bin/other",), None),
+    ],
+)
+def test_args_after_program(argv, args):
+    assert args_after_program(argv, Path("/opt/bin/scx_x")) == args
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scxtop", *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **env})
+
+
+def test_switch_refuses_on_a_kernel_without_sched_ext(tmp_path):
+    if read_state().supported:
+        pytest.skip("this kernel has sched_ext")
+    proc = run_cli("switch", "default", SCXTOP_CONFIG=str(tmp_path / "none.toml"))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("scxtop: this kernel has no sched_ext") and proc.stderr.count("\n") == 1
+
+
+def test_bad_mode_and_bad_config_are_one_line_errors(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("confirm_switch = 'yes'\n")
+    proc = run_cli("switch", "default", SCXTOP_CONFIG=str(cfg))
+    assert proc.returncode == 2 and "confirm_switch must be true or false" in proc.stderr
+    proc = run_cli("switch", "default", "--mode", "turbo", SCXTOP_CONFIG=str(tmp_path / "none.toml"))
+    assert proc.returncode == 2 and "unknown mode 'turbo'" in proc.stderr
+
+
+def test_schedulers_lists_default_and_path_programs(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / "scx_listed"
+    program.write_text("#!/bin/false\n")
+    program.chmod(0o755)
+    for d in (tmp_path, bin_dir):
+        d.chmod(0o755)
+    proc = run_cli(
+        "schedulers", PATH=f"{bin_dir}:{os.environ['PATH']}", SCXTOP_CONFIG=str(tmp_path / "none.toml")
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].split()[:3] == ["NAME", "STATUS", "FROM"]
+    assert any(line.split()[:3] == ["scx_listed", "installed", "path"] for line in lines)
+    assert any(line.split()[0] == "default" for line in lines[2:])

@@ -1,0 +1,269 @@
+"""Runs inside the sched_ext guest: drive the real `scxtop` CLI and record what happened.
+
+It asserts nothing itself: every case writes its observations (exit codes, output, sysfs before
+and after, kernel log lines) to OUT/results.json, and tests/vm/test_vm_sched_ext.py judges
+them on the host. Usage: guest.py OUT_DIR [CASE...]
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCXTOP = REPO / ".venv" / "bin" / "scxtop"
+PYTHON = REPO / ".venv" / "bin" / "python"
+BIN = REPO / "tests" / "vm" / ".work" / "bin"
+SYSFS = Path("/sys/kernel/sched_ext")
+CMD_TIMEOUT = 60
+
+sys.path.insert(0, str(REPO))
+from scxtop.sched_ext.state import read_state  # noqa: E402
+from scxtop.sched_ext.tracker import KernelLog, SchedExtTracker  # noqa: E402
+
+
+def sysfs() -> dict:
+    s = read_state()
+    return {"state": s.state, "ops": s.ops, "enable_seq": s.enable_seq}
+
+
+def scxtop(*args: str, env: dict | None = None) -> dict:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(SCXTOP), *args], capture_output=True, text=True, timeout=CMD_TIMEOUT,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    return {
+        "args": list(args), "rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr,
+        "wall_s": time.monotonic() - started, "after": sysfs(),
+    }  # fmt: skip
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_for_rows(path: Path, rows: int, timeout: float = 60) -> bool:
+    """`scxtop log` starts slowly under emulation: wait until it has written `rows` lines."""
+    def written() -> int:
+        try:
+            return len(path.read_text().splitlines())
+        except OSError:
+            return 0
+    return wait_for(lambda: written() >= rows, timeout)
+
+
+def kernel_lines() -> list[str]:
+    out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "sched_ext" in line]
+
+
+# --- cases ------------------------------------------------------------------------------------
+def case_cycle(out: Path) -> dict:
+    """default -> A -> B -> default, three rounds: each step through `scxtop switch`."""
+    steps = [{"before": sysfs()}]
+    for _ in range(3):
+        for name in ("scx_tfifo", "scx_tdsq", "default"):
+            steps.append(scxtop("switch", name))
+    return {"steps": steps, "list": scxtop("schedulers")}
+
+
+def case_failures(out: Path) -> dict:
+    """Failing (verifier) and exiting schedulers, from A and from default."""
+    result = {"from_a": {}, "from_default": {}}
+    result["setup"] = scxtop("switch", "scx_tfifo")
+    for bad in ("scx_tbad", "scx_texit"):
+        before = sysfs()
+        result["from_a"][bad] = {"before": before, **scxtop("switch", bad)}
+    result["to_default"] = scxtop("switch", "default")
+    for bad in ("scx_tbad", "scx_texit"):
+        result["from_default"][bad] = {"before": sysfs(), **scxtop("switch", bad)}
+    result["unknown"] = scxtop("switch", "scx_nosuch")
+    return result
+
+
+def _stallme() -> subprocess.Popen:
+    """A task named 'stallme' that sleeps and wakes: the stall scheduler never runs it."""
+    code = ("import ctypes, time\n"
+            "ctypes.CDLL(None).prctl(15, b'stallme', 0, 0, 0)\n"
+            "while True: time.sleep(0.05)\n")
+    return subprocess.Popen(["/usr/bin/python3", "-c", code])
+
+
+def case_ejection(out: Path) -> dict:
+    """The watchdog ejects scx_tstall; scxtop's tracker and `scxtop log` must say so."""
+    log_path = out / "ejection.jsonl"
+    logger = subprocess.Popen(
+        [str(SCXTOP), "log", "--source", "procfs", "--interval", "0.5", "--jsonl", str(log_path),
+         "--duration", "60"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for_rows(log_path, 1)
+    kmsg = KernelLog()
+    tracker = SchedExtTracker(kmsg)
+    tracker.update(read_state())
+    switched = scxtop("switch", "scx_tstall")
+    tracker.expect(0)  # the ejection is not ours
+    events = [e for e in tracker.update(read_state())]
+    stall = _stallme()
+    ejected = wait_for(lambda: read_state().state == "disabled", 20)
+    time.sleep(0.5)
+    events += tracker.update(read_state())
+    stall.kill()
+    stall.wait()
+    kmsg.close()
+    time.sleep(1.0)
+    logger.send_signal(signal.SIGINT)
+    try:
+        _, log_err = logger.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        logger.kill()
+        _, log_err = logger.communicate()
+    return {
+        "switch": switched, "ejected": ejected, "after": sysfs(),
+        "events": [{"kind": str(e.kind), "ops": e.ops, "detail": e.detail, "by_us": e.by_us} for e in events],
+        "kernel": kernel_lines()[-6:],
+        "log_rc": logger.returncode, "log_stderr": log_err[-2000:],
+        "log_jsonl": log_path.read_text()[-200000:] if log_path.exists() else None,
+    }  # fmt: skip
+
+
+def case_log_across_switch(out: Path) -> dict:
+    """`scxtop log` records scx_state / scx_ops while scxtop switches default -> A -> default."""
+    csv_path = out / "switchlog.csv"
+    logger = subprocess.Popen(
+        [str(SCXTOP), "log", "--source", "procfs", "--interval", "0.5", "--csv", str(csv_path),
+         "--duration", "60"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for_rows(csv_path, 3)  # header and two rows before the switch
+    a = scxtop("switch", "scx_tfifo")
+    time.sleep(1.5)
+    b = scxtop("switch", "default")
+    time.sleep(1.5)
+    logger.send_signal(signal.SIGINT)
+    try:
+        _, err = logger.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        logger.kill()
+        _, err = logger.communicate()
+    return {
+        "switches": [a, b], "log_rc": logger.returncode, "log_stderr": err[-2000:],
+        "csv": csv_path.read_text() if csv_path.exists() else None,
+    }  # fmt: skip
+
+
+def case_dbus(out: Path) -> dict:
+    """The scx_loader backend against our org.scx.Loader service on a private bus."""
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address"],
+                              stdout=subprocess.PIPE, text=True)
+    address = daemon.stdout.readline().strip()
+    service = subprocess.Popen(
+        [str(PYTHON), str(REPO / "tests/vm/loader_service.py"), "--address", address, "--spawn"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    ready = service.stdout.readline().strip()
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": address}
+    try:
+        steps = [scxtop("schedulers", env=env)]
+        for name in ("scx_tfifo", "scx_tdsq", "scx_tbad", "default"):
+            steps.append(scxtop("switch", name, "--timeout", "5", env=env))
+        steps.append(scxtop("switch", "scx_tfifo", "--mode", "gaming", env=env))
+        steps.append(scxtop("switch", "default", env=env))
+    finally:
+        service.terminate()
+        service.wait(10)
+        daemon.terminate()
+        daemon.wait(10)
+    return {"address": address, "ready": ready, "steps": steps}
+
+
+def case_bpftrace(out: Path) -> dict:
+    """The live bpftrace source reports rq->scx.nr_running while a test scheduler runs."""
+    result = {"switch": scxtop("switch", "scx_tfifo")}
+    code = (
+        "import json, sys, time\n"
+        "from scxtop.sources.bpftrace import BpftraceSource\n"
+        "src = BpftraceSource(interval_s=1.0)\n"
+        "rows = []\n"
+        "deadline = time.monotonic() + 40\n"
+        "for sample in src.samples():\n"
+        "    rows.append({'cpus': [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus],\n"
+        "                 'scx': [sample.scx.state, sample.scx.ops], 'lim': list(sample.limitations)})\n"
+        "    if len(rows) >= 4 or time.monotonic() > deadline: break\n"
+        "src.close()\n"
+        "print(json.dumps(rows))\n"
+    )
+    busy = [subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"]) for _ in range(3)]
+    try:
+        proc = subprocess.run([str(PYTHON), "-c", code], capture_output=True, text=True, timeout=90, cwd=REPO)
+        result.update(rc=proc.returncode, stdout=proc.stdout[-20000:], stderr=proc.stderr[-4000:])
+    except subprocess.TimeoutExpired as err:
+        result.update(rc=None, stdout=str(err.stdout)[-4000:], stderr="timeout")
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    result["back"] = scxtop("switch", "default")
+    return result
+
+
+CASES = {
+    "cycle": case_cycle,
+    "failures": case_failures,
+    "ejection": case_ejection,
+    "log": case_log_across_switch,
+    "dbus": case_dbus,
+    "bpftrace": case_bpftrace,
+}
+
+
+def leftovers() -> list[str]:
+    procs = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    mine = str(os.getpid())
+    return [line for line in procs.splitlines()[1:]
+            if line.split()[0] != mine and "ps -eo" not in line
+            and ("scx_t" in line or "bpftrace" in line or "loader_service" in line or "dbus-daemon" in line)]
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["PATH"] = f"{BIN}:{os.environ['PATH']}"
+    os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
+    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
+    if not Path("/sys/kernel/tracing/events").exists():
+        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], capture_output=True)
+    ctypes.CDLL(None)  # fail early if ctypes is broken in the guest
+    results: dict = {"kernel": os.uname().release, "initial": sysfs()}
+    for name in sys.argv[2:] or list(CASES):
+        started = time.monotonic()
+        try:
+            results[name] = CASES[name](out)
+        except Exception:
+            results[name] = {"error": traceback.format_exc()}
+        results[name]["case_s"] = time.monotonic() - started
+        if sysfs()["state"] != "disabled":  # leave the next case a clean start
+            subprocess.run([str(SCXTOP), "switch", "default"], capture_output=True, timeout=CMD_TIMEOUT)
+        (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    time.sleep(0.5)
+    results["leftovers"] = leftovers()
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    print("guest: done", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
