@@ -116,10 +116,7 @@ def _dense(keys: list[object]) -> list[int]:
 def read_topology(root: Path = SYSFS_CPU) -> Topology:
     """Topology of the online CPUs (or of every cpuN directory when `online` is unreadable)."""
     online = _read(root / "online")
-    if online:
-        cpus = parse_cpu_list(online)
-    else:
-        cpus = sorted(int(p.name[3:]) for p in root.glob("cpu[0-9]*"))
+    cpus = parse_cpu_list(online) if online else sorted(int(p.name[3:]) for p in root.glob("cpu[0-9]*"))
     core_keys: list[object] = []
     llc_keys: list[object] = []
     nodes: list[int] = []
@@ -139,7 +136,8 @@ def read_topology(root: Path = SYSFS_CPU) -> Topology:
     )
 
 
-def synthetic_topology(nr_cpus: int, smt: int = 2, cores_per_llc: int = 8, llcs_per_node: int = 2) -> Topology:
+def synthetic_topology(nr_cpus: int, smt: int = 2, cores_per_llc: int = 8,
+                       llcs_per_node: int = 2) -> Topology:
     """A regular machine of `nr_cpus` CPUs, for benchmarks and tests of large machines."""
     places = []
     for cpu in range(nr_cpus):

@@ -458,10 +458,10 @@ class ScxtopApp(App[None]):
 def run(args: Any) -> int:
     """Entry point for `scxtop` and `scxtop replay FILE` (see scxtop.cli)."""
     if getattr(args, "command", None) == "replay":
-        from scxtop.tui.recording import load_recording
+        from scxtop.sources.replay import load_recording
 
-        samples = load_recording(args.path)
-        app = ScxtopApp(playback=Playback(samples, path=str(args.path)), speed=args.speed)
+        recording = load_recording(args.path)
+        app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed)
     else:
         app = ScxtopApp(source_factory=_live_source_factory(args.source),
                         interval=args.interval, switcher_factory=_switcher_factory(),
@@ -471,16 +471,14 @@ def run(args: Any) -> int:
 
 
 def _live_source_factory(spec: str) -> SourceFactory:
-    from scxtop.sources import open_source  # type: ignore[attr-defined]
+    from scxtop.sources import open_source
 
     return lambda interval: open_source(spec, interval)
 
 
-def _switcher_factory() -> Callable[[], Switcher] | None:
-    try:
-        from scxtop.sched_ext.switch import make_switcher  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def _switcher_factory() -> Callable[[], Switcher]:
+    from scxtop.sched_ext.switch import make_switcher
+
     return make_switcher
 
 

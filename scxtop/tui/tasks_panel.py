@@ -21,7 +21,7 @@ def _cells(task: TaskDelay, interval_s: float) -> tuple[object, ...]:
         task.pid,
         task.comm,
         "n/a" if task.cpu is None else task.cpu,
-        task.policy,
+        task.policy.removeprefix("SCHED_").lower(),
         "n/a" if task.nice is None else task.nice,
         round(task.delay_ns / 1e6 / interval_s, 2),
         round(task.total_delay_ns / 1e9, 2),
