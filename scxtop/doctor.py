@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.bpftrace import BpftraceError, bpftrace_version, classify_stderr, find_bpftrace, kernel_types
-from scxtop.bpftrace.errors import tracefs_mounted
 
 TRACEFS = Path("/sys/kernel/tracing")
 BTF = Path("/sys/kernel/btf/vmlinux")
@@ -62,8 +61,17 @@ def check_bpftrace() -> Check:
     return Check("bpftrace", True, f"{binary} v{version}")
 
 
+def tracefs_in_mounts(mounts: Path = Path("/proc/self/mounts")) -> bool:
+    """Whether tracefs is mounted at TRACEFS; /proc/self/mounts is readable without root."""
+    try:
+        lines = mounts.read_text().splitlines()
+    except OSError:
+        return False
+    return any(len(f) > 2 and f[1] == str(TRACEFS) and f[2] == "tracefs" for f in map(str.split, lines))
+
+
 def check_tracefs() -> Check:
-    if tracefs_mounted(TRACEFS):
+    if tracefs_in_mounts():
         return Check("tracefs", True, str(TRACEFS))
     return Check("tracefs", False, f"not mounted: mount -t tracefs nodev {TRACEFS}")
 
@@ -71,9 +79,11 @@ def check_tracefs() -> Check:
 def check_tracepoints() -> Check:
     wanted = ("sched/sched_switch", "sched/sched_wakeup", "sched/sched_migrate_task",
               "lock/contention_begin", "lock/contention_end")
-    missing = [t for t in wanted if not (TRACEFS / "events" / t).is_dir()]
-    if not tracefs_mounted(TRACEFS):
+    if not tracefs_in_mounts():
         return Check("tracepoints", False, "unknown until tracefs is mounted")
+    if not os.access(TRACEFS / "events", os.R_OK | os.X_OK):
+        return Check("tracepoints", False, f"{TRACEFS} is readable by root only: run scxtop doctor with sudo")
+    missing = [t for t in wanted if not (TRACEFS / "events" / t).is_dir()]
     if missing:
         return Check("tracepoints", False, f"kernel lacks {', '.join(missing)}: those panels stay empty",
                      needed_for_bpf=False)
@@ -113,7 +123,12 @@ def check_taskstats() -> Check:
 
 
 def check_kernel_log() -> Check:
-    if os.access("/dev/kmsg", os.R_OK):
+    from scxtop.sched_ext.tracker import KernelLog
+
+    log = KernelLog()
+    readable = log.available
+    log.close()
+    if readable:
         return Check("kernel log", True, "/dev/kmsg readable (why a scheduler was ejected)",
                      needed_for_bpf=False)
     return Check("kernel log", False, "/dev/kmsg unreadable: run as root to see why a scheduler was ejected",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nobpftrace import without_bpftrace
+from restricted import as_nobody, without_bpftrace
 
 from scxtop.doctor import run_checks
 
@@ -49,3 +49,12 @@ def test_missing_bpftrace_says_how_to_install_and_exits_1():
     lines = done.stdout.splitlines()
     assert any(line.startswith("MISSING") and "apt-get install bpftrace" in line for line in lines)
     assert "falls back to procfs" in lines[-1]
+
+
+def test_without_root_it_says_run_with_sudo_and_exits_1():
+    done = subprocess.run(as_nobody([sys.executable, "-m", "scxtop", "doctor"]), capture_output=True,
+                          text=True, cwd="/", timeout=120)
+    assert done.returncode == 1 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("MISSING") and "privileges" in lines[0] and "sudo" in lines[0]
+    assert any(line.startswith("--") and "kernel log" in line for line in lines)

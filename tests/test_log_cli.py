@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from nobpftrace import without_bpftrace
+from restricted import as_nobody, without_bpftrace
 from samples import full_sample
 from workloads import flipping_task, pinned_busy_loops, pipe_writers
 
@@ -256,3 +256,20 @@ def test_auto_falls_back_to_procfs_and_says_why_once():
     assert "bpftrace is not installed" in done.stderr
     rows = list(csv.DictReader(done.stdout.splitlines()))
     assert len(rows) == 3 and rows[0]["migrations"] == ""
+
+
+def scxtop_as_nobody(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(as_nobody([sys.executable, "-m", "scxtop", *args]), capture_output=True, text=True,
+                          cwd="/", timeout=60)
+
+
+def test_bpftrace_without_privileges_is_a_one_line_error():
+    line = one_line_error(scxtop_as_nobody("log", "--source", "bpftrace", "--duration", "1"))
+    assert "root" in line and "sudo" in line
+
+
+def test_auto_without_privileges_falls_back_to_procfs():
+    done = scxtop_as_nobody("log", "--interval", "0.2", "--duration", "0.4")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("\n") == 1 and "using procfs" in done.stderr and "root" in done.stderr
+    assert len(done.stdout.splitlines()) == 3

@@ -48,7 +48,9 @@ class DelayReader:
                 sock.close()
                 raise
         except Exception as err:  # pyroute2 raises NetlinkError, OSError, ImportError...
-            self.reason = f"taskstats unavailable ({err}); using /proc/PID/schedstat"
+            code = getattr(err, "code", None)
+            why = os.strerror(code) if isinstance(code, int) else str(err)
+            self.reason = f"taskstats refused ({why}): run as root; using /proc/PID/schedstat instead"
             return
         self._socket = sock
         self.backend = "taskstats"

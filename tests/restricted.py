@@ -1,0 +1,43 @@
+"""Run a command with something taken away, without changing the machine: bpftrace hidden in a
+private mount namespace, or root dropped for the `nobody` user."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BINARIES = ("/usr/bin/bpftrace", "/usr/sbin/bpftrace", "/usr/local/bin/bpftrace")
+
+
+def without_bpftrace(command: list[str]) -> list[str]:
+    """`command` where every bpftrace binary is an empty, non-executable file."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("hiding bpftrace needs root and unshare (a private mount namespace)")
+    hide = "".join(f"mount --bind $e {p}; " for p in BINARIES if Path(p).exists())
+    inner = f"e=$(mktemp); chmod 644 $e; {hide}exec {shlex.join(command)}"
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
+
+
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@functools.cache
+def _nobody_can_run_python() -> bool:
+    probe = [*NOBODY, sys.executable, "-c", "import scxtop"]
+    return subprocess.run(probe, capture_output=True, cwd="/", timeout=60).returncode == 0
+
+
+def as_nobody(command: list[str]) -> list[str]:
+    """`command` run as the unprivileged `nobody` user (no root, no capabilities)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("dropping privileges needs root and setpriv")
+    if not _nobody_can_run_python():
+        pytest.skip("user nobody cannot run this virtual environment's python")
+    return [*NOBODY, *command]
