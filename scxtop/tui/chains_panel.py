@@ -92,15 +92,16 @@ class ChainsPanel(Tree[None]):
         if tree.cycle:
             text.append("DEADLOCK ", style="bold red")
         text.append(_task(tree.task), style="bold" if is_root else "")
+        # alarms first, so a narrow panel cuts the lock address rather than the warning
+        if (tree.task.tid, "priority") in inverted:
+            text.append(" ⚠ priority inversion", style="bold red")
+        if tree.task.tid in preempted:
+            text.append(" ⚠ owner preempted", style="bold red")
         state = _owner_state(tree)
         if state:
             text.append(f" · {state}", style="red" if tree.task.tid in preempted else "")
         if tree.edge is not None:
             text.append(self._wait(tree.edge))
-        if (tree.task.tid, "priority") in inverted:
-            text.append(" ⚠ priority inversion", style="bold red")
-        if tree.task.tid in preempted:
-            text.append(" ⚠ owner preempted", style="bold red")
         return text
 
     @staticmethod

@@ -17,26 +17,13 @@ from textual.strip import Strip
 
 from scxtop.topology import Grouping
 from scxtop.tui.cpu_rows import CpuRow, Imbalance
-from scxtop.tui.sparkline import bar, cpu_ranges, sparkline
+from scxtop.tui.sparkline import bar, cpu_ranges, rate, sparkline
 
 BAR_WIDTH = 8
 
 
 def _num(value: float | None, fmt: str) -> str | None:
     return None if value is None else format(value, fmt)
-
-
-def _rate(value: float | None) -> str | None:
-    """Per-second rates compactly: 950, 12.3k, 412k, 4.1M."""
-    if value is None:
-        return None
-    if value >= 1e6:
-        return f"{value / 1e6:.1f}M"
-    if value >= 1e5:
-        return f"{value / 1e3:.0f}k"
-    if value >= 1e4:
-        return f"{value / 1e3:.1f}k"
-    return f"{value:.0f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +44,14 @@ def _bar_column(width: int) -> Column:
 
 def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
     """Fixed columns, with the history sparkline taking what the panel has left (6..40 cells)."""
-    label = Column("CPU" if not grouped else "group: cpus", 18 if grouped else 7,
-                   _label, right=False)
+    label = Column("group cpus" if grouped else "CPU", 12 if grouped else 7, _label, right=False)
     fixed = (
         Column("scx", 5, lambda r: _num(r.rq_scx, ".1f")),
         Column("util%", 5, lambda r: _num(r.util, ".0f")),
         Column("MHz", 5, lambda r: _num(r.freq_mhz, ".0f")),
-        Column("csw/s", 6, lambda r: _rate(r.csw_s)),
-        Column("in/s", 5, lambda r: _rate(r.mig_in_s)),
-        Column("out/s", 5, lambda r: _rate(r.mig_out_s)),
+        Column("csw/s", 6, lambda r: rate(r.csw_s)),
+        Column("in/s", 5, lambda r: rate(r.mig_in_s)),
+        Column("out/s", 5, lambda r: rate(r.mig_out_s)),
         Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False),
     )
     rq = Column("rq", 5, lambda r: _num(r.rq, ".1f"))
@@ -165,8 +151,9 @@ class CpuPanel(ScrollView, can_focus=True):
                     text = value
                     if i == HOT_COLUMN or (i == 1 and row.overloaded):
                         style = hot
+                if len(text) > column.width:
+                    text = text[: column.width - 1] + "…"
                 text = text.rjust(column.width) if column.right else text.ljust(column.width)
-                text = text[: column.width]
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
         return Strip(segments)

@@ -12,6 +12,7 @@ from textual.color import Color
 from textual.widget import Widget
 
 from scxtop.model import Sample
+from scxtop.tui.sparkline import rate
 
 CELL = 4
 LABEL = 5
@@ -41,8 +42,8 @@ class MigrationsPanel(Widget):
     def show(self, sample: Sample) -> None:
         self.sample = sample
         total = sample.total_migrations
-        rate = "" if total is None else f" {total / (sample.interval_s or 1):.0f}/s"
-        self.border_title = f"Migrations{rate}"
+        per_s = "" if total is None else f" {rate(total / (sample.interval_s or 1))}/s"
+        self.border_title = f"Migrations{per_s}"
         self.refresh()
 
     def render(self) -> Text:
@@ -72,6 +73,7 @@ class MigrationsPanel(Widget):
         cpus = sorted(c.cpu for c in sample.cpus)
         rates = {(m.src, m.dst): m.count / (sample.interval_s or 1) for m in sample.migrations or ()}
         top = max(rates.values(), default=0.0) or 1.0
+        # cells hold at most CELL - 1 characters: the compact rate ("12k") fits
         text.append("from".ljust(LABEL), style="bold")
         for dst in cpus:
             _right(text, str(dst), CELL, "bold")
@@ -80,9 +82,9 @@ class MigrationsPanel(Widget):
             _right(text, str(src), LABEL - 1, "bold")
             text.append(" ")
             for dst in cpus:
-                rate = rates.get((src, dst), 0.0)
-                cell = "·" if src == dst else (f"{rate:.0f}" if rate else "")
-                text.append(f"{cell:>{CELL}}", style=self._heat_style(rate / top) if rate else "")
+                per_s = rates.get((src, dst), 0.0)
+                cell = "·" if src == dst else (rate(per_s) or "" if per_s else "")
+                text.append(f"{cell:>{CELL}}", style=self._heat_style(per_s / top) if per_s else "")
             text.append("\n")
 
     def _ranked(self, text: Text, sample: Sample, lines: int) -> None:
@@ -91,8 +93,8 @@ class MigrationsPanel(Widget):
         if not pairs:
             text.append("  none\n", style="italic")
         for pair in pairs:
-            rate = pair.count / (sample.interval_s or 1)
-            text.append(f"  cpu{pair.src:<5} → cpu{pair.dst:<5} {rate:>7.0f}\n")
+            per_s = rate(pair.count / (sample.interval_s or 1))
+            text.append(f"  cpu{pair.src:<5} → cpu{pair.dst:<5} {per_s:>7}\n")
 
     def _migrators(self, text: Text, sample: Sample) -> None:
         text.append("top migrating tasks\n", style="bold")
@@ -103,5 +105,5 @@ class MigrationsPanel(Widget):
         if not migrators:
             text.append("  none\n", style="italic")
         for task in migrators:
-            rate = task.count / (sample.interval_s or 1)
-            text.append(f"  {task.pid:>7} {task.comm[:16]:<16} {rate:>6.0f}/s\n")
+            per_s = rate(task.count / (sample.interval_s or 1))
+            text.append(f"  {task.pid:>7} {task.comm[:16]:<16} {per_s:>6}/s\n")

@@ -69,13 +69,13 @@ class SchedExtPanel(Widget):
         text.append("timeline\n", style="bold")
         lines = []
         for event in list(self.events)[-room:]:
-            line = Text(f"{_clock(event.time)} {event.kind.value:<13} {event.ops or 'default'}")
+            line = Text(f"{_clock(event.time)} {event.kind.value} {event.ops or 'default'}")
             if event.previous:
                 line.append(f" (was {event.previous})")
             if event.by_us:
                 line.append(" by scxtop")
-            if event.detail:
-                line.append(f" · {event.detail}")
+            if event.detail and event.detail != "seen in sysfs":
+                line.append(f": {event.detail}")
             if event.kind in ALARMING:
                 line.stylize("bold red")
             lines.append(line)

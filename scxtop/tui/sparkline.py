@@ -1,4 +1,4 @@
-"""Text bars and sparklines for the CPU panel: plain strings, so a row costs no widgets."""
+"""Text bars, sparklines and compact numbers for the panels: plain strings, so a row costs no widgets."""
 
 from __future__ import annotations
 
@@ -44,3 +44,16 @@ def cpu_ranges(cpus: Sequence[int]) -> str:
         parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
         i = j + 1
     return ",".join(parts)
+
+
+def rate(value: float | None) -> str | None:
+    """Per-second rates compactly: 950, 12.3k, 412k, 4.1M; None stays unknown."""
+    if value is None:
+        return None
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1e5:
+        return f"{value / 1e3:.0f}k"
+    if value >= 1e4:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:.0f}"

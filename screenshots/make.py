@@ -1,0 +1,79 @@
+"""Make the README screenshots: the dashboard replaying the shipped recording, one SVG per panel.
+
+    .venv/bin/python screenshots/make.py [RECORDING] [--out screenshots/]
+
+It opens `scxtop replay` headless at 140x45, seeks to the most telling sample (the one with the
+most blocked chains, then the busiest migrations), and saves the whole dashboard, each panel
+maximised, the CPU panel grouped by LLC, and the help screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from scxtop.model import Sample
+from scxtop.sources.replay import load_recording
+from scxtop.topology import Grouping
+from scxtop.tui.app import ScxtopApp
+from scxtop.tui.playback import Playback
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RECORDING = ROOT / "tests/fixtures/recordings/contention.jsonl"
+SIZE = (140, 45)
+PANELS = {"cpus": "cpus", "migrations": "migrations", "chains": "chains", "scx": "sched_ext",
+          "tasks": "tasks"}
+"""Widget id -> screenshot name."""
+
+
+def telling_index(samples: tuple[Sample, ...]) -> int:
+    """The sample to show: most blocked chains, then most migrations, then the later one."""
+    def score(i: int) -> tuple[int, int, int]:
+        s = samples[i]
+        return (len(s.chains or ()), s.total_migrations or 0, i)
+
+    return max(range(len(samples)), key=score)
+
+
+async def make(recording: Path, out: Path) -> list[Path]:
+    samples = load_recording(recording).samples
+    app = ScxtopApp(playback=Playback(samples, path=recording.name))
+    written: list[Path] = []
+
+    def save(name: str) -> None:
+        written.append(out / f"{name}.svg")
+        app.save_screenshot(filename=f"{name}.svg", path=str(out))
+
+    async with app.run_test(size=SIZE) as pilot:
+        app.set_focus(None)
+        app._replay_jump(telling_index(samples))
+        await pilot.pause(1.0)  # the footer settles its bindings a moment after focus changes
+        save("dashboard")
+        for widget_id, name in PANELS.items():
+            app.screen.maximize(app.query_one(f"#{widget_id}"))
+            await pilot.pause(0.2)
+            save(f"panel-{name}")
+            app.screen.minimize()
+        while app.grouping is not Grouping.LLC:
+            await pilot.press("g")
+        await pilot.pause(0.2)
+        save("cpus-by-llc")
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        save("help")
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recording", nargs="?", type=Path, default=DEFAULT_RECORDING)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(make(args.recording, args.out)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
