@@ -1,7 +1,7 @@
 """What scxtop costs the system it watches: one command, every measurement, one set of tables.
 
-    sudo .venv/bin/python bench/run.py            # full run, about 12 minutes on 2 cores
-    sudo .venv/bin/python bench/run.py --quick    # smoke run (CI), about 2 minutes
+    sudo .venv/bin/python bench/run.py            # full run, about 15 minutes on 2 cores
+    sudo .venv/bin/python bench/run.py --quick    # smoke run (CI), about 2.5 minutes
          [--json PATH] [--markdown PATH] [--only SECTION ...]
 
 Sections (see bench/README.md): probe overhead on perf bench sched messaging (bare, plain
@@ -59,7 +59,7 @@ class Plan:
 def full_plan() -> Plan:
     return Plan(messaging(10, 150), [messaging(2, 500), messaging(20, 100), messaging(10, 300, pipes=True),
                                      forced_migrations(10000)],
-                main_rounds=7, rate_rounds=5, own_rounds=2, own_window_s=8.0, first_rounds=3,
+                main_rounds=9, rate_rounds=5, own_rounds=2, own_window_s=8.0, first_rounds=3,
                 record_rounds=3, record_seconds=1.0, dashboard_quick=False)
 
 

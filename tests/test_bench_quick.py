@@ -31,9 +31,11 @@ EXPECTED = {
         "dashboard, bpftrace 1s", "dashboard, procfs 1s", "plain bpftrace (1s maps)"],
     "Recording rate (scxtop.record writers to a temporary file)": [
         f"{fmt}, {n} CPUs" for fmt in ("CSV", "JSONL") for n in (2, 1024)],
+    "Dashboard refresh (bench/dashboard_refresh.py)": [f"{n} CPUs" for n in (2, 64, 256, 1024)],
 }
 POSITIVE = {"median s", "ratio", "paired ratio", "csw/s", "mig/s", "scxtop peak MiB", "bpftrace peak MiB",
-            "rows/s", "MB/s", "KB/row"}
+            "rows/s", "MB/s", "KB/row", "ms/refresh", "p90 ms", "panels ms", "vs 2 CPUs", "peak RSS MiB",
+            "heap MiB"}
 """Columns that can only be above zero in a working run (CPU seconds may round to 0 in a short window)."""
 
 
