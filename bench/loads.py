@@ -21,7 +21,7 @@ from pathlib import Path
 
 from procstat import context_switches
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # shared workloads, samples
 from workloads import perf_messaging, perf_messaging_running, wait_gone
 
 FLIP = """
