@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import pytest
+from mutex_chain import SUPPORTED, mutex_chain
 
 from scxtop.chains import build_chains, wait_trees
 from scxtop.model import BlockedEdge, OwnerState, TaskRef
+from scxtop.record import read_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -20,34 +27,80 @@ def wait(waiter: TaskRef, owner: TaskRef | None, lock: int, wait_ns: int = 1000,
     return BlockedEdge(waiter=waiter, lock=lock, owner=owner, owner_state=state, wait_ns=wait_ns, ended=ended)
 
 
-def recorded_edges() -> list[BlockedEdge]:
-    rows = json.loads((FIXTURES / "blocked_chain_abc.json").read_text())
-    return [
-        BlockedEdge(
-            waiter=TaskRef(r["waiter_tid"], r["waiter_comm"], r["waiter_prio"]),
-            lock=r["lock"],
-            owner=TaskRef(r["owner_tid"], r["owner_comm"], r["owner_prio"]),
-            owner_state=OwnerState(r["owner_state"]),
-            owner_cpu=r["owner_cpu"],
-            wait_ns=r["wait_ns"],
-            ended=r["ended"],
-        )
-        for r in rows
-    ]
+RECORDED = FIXTURES / "chain_abc.jsonl"
+"""`scxtop log --source bpftrace --jsonl` while tests/mutex_chain.py held A(nice -10) -> B -> C(nice 10)."""
 
 
-def test_three_task_chain_from_recorded_edges_has_depth_three():
-    chains = build_chains(recorded_edges())
-    assert len(chains) == 1
-    chain = chains[0]
-    assert [t.comm for t in chain.tasks] == ["chainA", "chainB", "chainC"]
-    assert chain.depth == 3
-    assert chain.head.tid == 4103
-    assert chain.total_wait_ns == 6_500_000
-    assert not chain.cycle
-    # chainA (prio 100) and chainB (prio 120) both outrank the head chainC (prio 139).
-    assert sorted((i.waiter.comm, i.reason) for i in chain.inversions) == [
-        ("chainA", "priority"), ("chainB", "priority")]
+def test_three_task_chain_from_recorded_data_has_depth_three():
+    samples = read_jsonl(RECORDED)
+    with_chain = [s for s in samples if s.blocked]
+    assert len(with_chain) == 2
+    for sample in with_chain:
+        chains = build_chains(sample.blocked)
+        assert chains == sample.chains
+        assert len(chains) == 1
+        chain = chains[0]
+        assert [t.tid for t in chain.tasks] == [28853, 28851, 28849]
+        assert [t.prio for t in chain.tasks] == [110, 120, 130]
+        assert chain.depth == 3 and chain.head.tid == 28849 and not chain.cycle
+        assert chain.total_wait_ns == sum(e.wait_ns for e in sample.blocked if not e.ended) > 0
+        # A (prio 110) and B (120) both outrank the head C (130), which sleeps: two 'priority' inversions.
+        assert sorted((i.waiter.tid, i.owner.tid, i.reason) for i in chain.inversions) == [
+            (28851, 28849, "priority"), (28853, 28849, "priority")]
+
+
+@pytest.mark.bpf
+def test_live_three_task_chain_is_logged_with_depth_three(tmp_path: Path):
+    chain, members = log_while_chained(tmp_path, nice=(0, 0, 0))
+    assert [t.tid for t in chain.tasks] == [members.a, members.b, members.c]
+    assert chain.inversions == ()  # equal priorities, owner asleep: no false inversion
+
+
+@pytest.mark.bpf
+def test_live_priority_inversion_is_reported(tmp_path: Path):
+    chain, members = log_while_chained(tmp_path, nice=(-10, 0, 10))
+    assert [t.prio for t in chain.tasks] == [110, 120, 130]
+    assert sorted((i.waiter.tid, i.reason) for i in chain.inversions) == sorted(
+        [(members.a, "priority"), (members.b, "priority")])
+
+
+def log_while_chained(tmp_path: Path, nice: tuple[int, int, int]):
+    """Run `scxtop log` with bpftrace, form the chain once it records, keep it for three rows;
+    the depth-3 chain of the last row that has one, and the chain's pids."""
+    from scxtop.sources.bpftrace import bpf_unavailable_reason
+
+    if reason := bpf_unavailable_reason():
+        pytest.skip(f"bpftrace cannot run here: {reason}")
+    if not SUPPORTED:
+        pytest.skip("the userfaultfd syscall number is known for x86_64 and aarch64 only")
+    csv_out, jsonl_out = tmp_path / "log.csv", tmp_path / "log.jsonl"
+    command = [sys.executable, "-m", "scxtop", "log", "--source", "bpftrace", "--interval", "0.5",
+               "--csv", str(csv_out), "--jsonl", str(jsonl_out)]
+    log = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_rows(log, csv_out, 1)
+        with mutex_chain(nice) as members:
+            wait_rows(log, csv_out, rows(csv_out) + 3)
+        log.send_signal(signal.SIGTERM)
+        assert log.wait(timeout=30) == 0, log.stderr.read()
+    finally:
+        log.kill()
+        log.wait()
+    chained = [s for s in read_jsonl(jsonl_out) if s.max_chain_depth == 3]
+    assert chained, "no sample held the three-task chain"
+    deepest = [c for c in chained[-1].chains if c.depth == 3]
+    assert len(deepest) == 1
+    return deepest[0], members
+
+
+def rows(path: Path) -> int:
+    return len(path.read_text().splitlines()) - 1 if path.exists() else 0
+
+
+def wait_rows(proc: subprocess.Popen, path: Path, count: int) -> None:
+    while rows(path) < count:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
 
 
 def test_ended_waits_form_no_chain():
