@@ -6,7 +6,7 @@ per-CPU widgets. The header line stays at the top while the rows scroll under it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -16,7 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from scxtop.topology import Grouping
-from scxtop.tui.cpu_rows import CpuRow, Imbalance
+from scxtop.tui.cpu_rows import CpuRow, Imbalance, Rows
 from scxtop.tui.sparkline import bar, cpu_ranges, rate, sparkline
 
 BAR_WIDTH = 8
@@ -85,7 +85,7 @@ class CpuPanel(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows: list[CpuRow] = []
+        self.rows: Sequence[CpuRow] = ()
         self.columns: tuple[Column, ...] = layout_columns(False, 80)
         self._grouped = False
         self._top = 2.0
@@ -94,12 +94,12 @@ class CpuPanel(ScrollView, can_focus=True):
     def _width(self) -> int:
         return sum(c.width + 1 for c in self.columns)
 
-    def show(self, rows: list[CpuRow], grouping: Grouping, imbalance: Imbalance | None) -> None:
+    def show(self, rows: Rows, grouping: Grouping, imbalance: Imbalance | None) -> None:
         """Take new rows; only the visible lines are drawn again."""
         self.rows = rows
         self._grouped = grouping is not Grouping.CPU
         self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)
-        self._top = max([2.0, *(r.rq for r in rows if r.rq is not None)])
+        self._top = max(2.0, rows.max_rq())
         self.virtual_size = Size(self._width(), len(rows) + 1)
         self.border_title = f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})"
         self.border_subtitle = imbalance.describe() if imbalance else ""

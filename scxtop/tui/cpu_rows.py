@@ -142,17 +142,46 @@ def _row(label: str, members: Sequence[CpuStats], interval_s: float, history: Cp
     )
 
 
+class Rows(Sequence[CpuRow]):
+    """The panel's rows, built only when asked for: the Line-API panel asks for the visible ones,
+    so a refresh of 1024 CPUs costs a screenful of rows, not 1024."""
+
+    def __init__(self, sample: Sample, grouping: Grouping, topology: Topology, history: CpuHistory,
+                 imbalance: Imbalance | None) -> None:
+        self._interval = sample.interval_s or 1.0
+        self._history = history
+        self._hot = set(imbalance.cpus) if imbalance else set()
+        stats = sorted(sample.cpus, key=lambda c: c.cpu)
+        if grouping is Grouping.CPU:
+            self._groups = [(f"cpu{s.cpu}", (s,)) for s in stats]
+        else:
+            by_cpu = {s.cpu: s for s in stats}
+            self._groups = [
+                (f"{grouping.value}{gid}", tuple(by_cpu[c] for c in members))
+                for gid, members in topology.groups(grouping, by_cpu).items()
+            ]
+        self._built: dict[int, CpuRow] = {}
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        row = self._built.get(index)
+        if row is None:
+            label, members = self._groups[index]
+            row = self._built[index] = _row(label, members, self._interval, self._history, self._hot)
+        return row
+
+    def max_rq(self) -> float:
+        """The largest row runqueue (the bars' common scale), without building the rows."""
+        return max((sum(m.rq or 0.0 for m in members) for _, members in self._groups), default=0.0)
+
+
 def build_rows(sample: Sample, grouping: Grouping, topology: Topology, history: CpuHistory,
-               imbalance: Imbalance | None) -> list[CpuRow]:
+               imbalance: Imbalance | None) -> Rows:
     """Rows for the panel in CPU order; grouped rows carry their members' sums."""
-    interval = sample.interval_s or 1.0
-    hot = set(imbalance.cpus) if imbalance else set()
-    stats = sorted(sample.cpus, key=lambda c: c.cpu)
-    if grouping is Grouping.CPU:
-        return [_row(f"cpu{s.cpu}", (s,), interval, history, hot) for s in stats]
-    by_cpu = {s.cpu: s for s in stats}
-    groups = topology.groups(grouping, by_cpu)
-    return [
-        _row(f"{grouping.value}{gid}", [by_cpu[c] for c in members], interval, history, hot)
-        for gid, members in groups.items()
-    ]
+    return Rows(sample, grouping, topology, history, imbalance)

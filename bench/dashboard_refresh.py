@@ -1,0 +1,122 @@
+"""How long one full dashboard refresh takes, and how much memory, for 2 to 1024 CPUs.
+
+    .venv/bin/python bench/dashboard_refresh.py [--cpus 2 64 256 1024] [--refreshes 40] [RECORDING]
+
+The shipped recording (a real capture on a 2-CPU machine) is replayed, widened to N CPUs by
+repeating each recorded CPU's numbers (and its migrations) across the extra CPUs, so every panel
+has real-shaped data. The dashboard runs headless at 140x45; one refresh is: take the next
+sample (history, timeline), rebuild every panel from it, and let Textual lay out and paint the
+screen. Each CPU count runs in its own process so peak RSS belongs to that size alone.
+
+Printed per CPU count: median and 90th percentile CPU ms per refresh (process time from the
+sample's arrival until Textual has painted and gone idle: real work, not the pilot's idle
+sleeps), the panel update alone (`refresh_dashboard()`, wall ms, before painting), the ratio to
+the first size, peak RSS and the peak Python heap allocated while refreshing (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+from scxtop.model import MigrationPair, Sample
+from scxtop.sources.replay import load_recording
+from scxtop.topology import synthetic_topology
+from scxtop.tui.app import ScxtopApp
+from scxtop.tui.playback import Playback
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDING = ROOT / "tests/fixtures/recordings/contention.jsonl"
+SIZE = (140, 45)
+
+
+def widen(sample: Sample, nr_cpus: int) -> Sample:
+    """The sample as if the machine had `nr_cpus` CPUs, each copying a recorded one."""
+    recorded = len(sample.cpus)
+    cpus = tuple(replace(sample.cpus[c % recorded], cpu=c) for c in range(nr_cpus))
+    migrations = None
+    if sample.migrations is not None:
+        copies = max(1, nr_cpus // recorded)
+        migrations = tuple(
+            MigrationPair(src=m.src + j * recorded, dst=m.dst + j * recorded, count=m.count)
+            for j in range(copies) for m in sample.migrations
+        )
+    return replace(sample, cpus=cpus, migrations=migrations)
+
+
+async def measure(nr_cpus: int, refreshes: int, recording: Path) -> dict[str, float]:
+    samples = [widen(s, nr_cpus) for s in load_recording(recording).samples]
+    app = ScxtopApp(playback=Playback(samples, recording.name), topology=synthetic_topology(nr_cpus))
+    full: list[float] = []
+    panels_only: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_toggle_pause()  # the bench drives the samples itself
+        await pilot.pause(0.2)
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        for i in range(refreshes):
+            sample = samples[i % len(samples)]
+            await pilot.pause()  # start from an idle app
+            cpu_start = time.process_time()
+            start = time.perf_counter()
+            app.history.add(sample)
+            app.timeline.add(sample)
+            app.latest = sample
+            app.refresh_dashboard()
+            panels_only.append((time.perf_counter() - start) * 1000)
+            await pilot.pause()  # Textual lays out and paints what changed, then idles
+            full.append((time.process_time() - cpu_start) * 1000)
+        _, heap_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    full.sort()
+    return {
+        "cpus": nr_cpus,
+        "median_ms": statistics.median(full),
+        "p90_ms": full[int(len(full) * 0.9) - 1],
+        "panels_ms": statistics.median(panels_only),
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "heap_mib": heap_peak / 2**20,
+    }
+
+
+def run_one(nr_cpus: int, refreshes: int, recording: Path) -> dict[str, float]:
+    """Measure one size in a fresh interpreter (clean peak RSS)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(nr_cpus), "--refreshes", str(refreshes), str(recording)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recording", nargs="?", type=Path, default=RECORDING)
+    parser.add_argument("--cpus", type=int, nargs="+", default=[2, 64, 256, 1024])
+    parser.add_argument("--refreshes", type=int, default=40)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(measure(args.child, args.refreshes, args.recording))))
+        return
+    rows = [run_one(n, args.refreshes, args.recording) for n in args.cpus]
+    base = rows[0]["median_ms"]
+    print(f"dashboard refresh, {SIZE[0]}x{SIZE[1]} headless, {args.refreshes} refreshes per size, "
+          f"data: {args.recording.name} widened")
+    print(f"{'CPUs':>6} {'CPU ms/refresh':>15} {'p90 ms':>8} {'panels ms':>10} {'vs first':>9} "
+          f"{'peak RSS MiB':>13} {'heap MiB':>9}")
+    for row in rows:
+        print(f"{row['cpus']:>6} {row['median_ms']:>15.2f} {row['p90_ms']:>8.2f} {row['panels_ms']:>10.2f} "
+              f"{row['median_ms'] / base:>8.2f}x {row['rss_mib']:>13.1f} {row['heap_mib']:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
