@@ -1,5 +1,5 @@
-"""Run a command with something taken away, without changing the machine: bpftrace hidden in a
-private mount namespace, or root dropped for the `nobody` user."""
+"""Run a command with something taken away, without changing the machine: bpftrace or the
+tracepoints hidden in a private mount namespace, or root dropped for the `nobody` user."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ def without_bpftrace(command: list[str]) -> list[str]:
 
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def without_tracepoints(command: list[str]) -> list[str]:
+    """`command` where /sys/kernel/tracing is an empty tmpfs with an empty events/ directory: it
+    looks mounted, so bpftrace starts, and then fails to attach any tracepoint."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("hiding tracepoints needs root and unshare (a private mount namespace)")
+    inner = ("mount -t tmpfs none /sys/kernel/tracing; mkdir /sys/kernel/tracing/events; "
+             f"exec {shlex.join(command)}")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
 
 
 @functools.cache

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from restricted import as_nobody, without_bpftrace
+from restricted import as_nobody, without_bpftrace, without_tracepoints
 from samples import full_sample
 from workloads import flipping_task, pinned_busy_loops, pipe_writers
 
@@ -273,3 +273,30 @@ def test_auto_without_privileges_falls_back_to_procfs():
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("\n") == 1 and "using procfs" in done.stderr and "root" in done.stderr
     assert len(done.stdout.splitlines()) == 3
+
+
+def scxtop_without_tracepoints(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(without_tracepoints([sys.executable, "-m", "scxtop", *args]), capture_output=True,
+                          text=True, cwd=ROOT, timeout=120, env=env)
+
+
+@pytest.mark.bpf
+def test_bpftrace_failing_at_start_is_a_one_line_error_and_leaves_nothing_behind():
+    needs_bpf()
+    env, mark = marked_env()
+    done = scxtop_without_tracepoints("log", "--source", "bpftrace", "--duration", "1", env=env)
+    line = one_line_error(done)
+    assert "tracepoint not found" in line
+    assert processes_with(mark) == []
+
+
+@pytest.mark.bpf
+def test_auto_falls_back_to_procfs_when_bpftrace_fails_at_start():
+    needs_bpf()
+    env, mark = marked_env()
+    done = scxtop_without_tracepoints("log", "--interval", "0.2", "--duration", "0.4", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("\n") == 1 and "using procfs" in done.stderr and "bpftrace failed" in done.stderr
+    rows = list(csv.DictReader(done.stdout.splitlines()))
+    assert len(rows) == 2 and rows[0]["migrations"] == "" and rows[0]["cpu0_rq"] != ""
+    assert processes_with(mark) == []

@@ -68,10 +68,15 @@ def open_source(spec: str, interval_s: float, *, paced: bool = True) -> Source:
         return BpftraceSource(interval_s)
     if spec == "auto":
         from scxtop.sources import bpftrace
+        from scxtop.sources.auto import AutoSource
+        from scxtop.sources.procfs import ProcfsSource
 
         reason = bpftrace.bpf_unavailable_reason()
         if reason is None:
-            return bpftrace.BpftraceSource(interval_s)
+            try:
+                return AutoSource(bpftrace.BpftraceSource(interval_s), ProcfsSource, _say_once)
+            except ScxtopError as err:
+                reason = f"bpftrace failed: {err}"
         _say_once(f"using procfs (no migrations or mutex chains): {reason}")
-        return open_source("procfs", interval_s)
+        return ProcfsSource(interval_s)
     raise SourceError(f"unknown source {spec!r}: use auto, bpftrace, procfs or replay:PATH")
