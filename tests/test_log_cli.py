@@ -234,6 +234,10 @@ def test_broken_recording_is_a_one_line_error_naming_the_line(tmp_path: Path):
     assert f"{bad}:2:" in line
 
 
+def test_csv_and_jsonl_cannot_both_take_stdout():
+    assert "cannot both go to stdout" in one_line_error(scxtop("log", "--csv", "-", "--jsonl", "-"))
+
+
 def test_unknown_source_is_a_one_line_error():
     line = one_line_error(scxtop("log", "--source", "ebpf-magic"))
     assert "unknown source 'ebpf-magic'" in line and "procfs" in line
