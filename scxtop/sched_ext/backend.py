@@ -34,7 +34,7 @@ class Started(Protocol):
     def exit_status(self) -> int | None:
         """Its exit status once it has exited; None while it runs (or when unknowable)."""
 
-    def output_tail(self, lines: int = 15) -> str: ...
+    def output_tail(self, lines: int = 25) -> str: ...
 
     def abort(self, timeout: float) -> None:
         """Stop it: it failed to come up."""

@@ -38,7 +38,7 @@ class DirectStarted:
     def exit_status(self) -> int | None:
         return self.popen.poll()
 
-    def output_tail(self, lines: int = 15) -> str:
+    def output_tail(self, lines: int = 25) -> str:
         return tail(self.log, lines)
 
     def abort(self, timeout: float) -> None:

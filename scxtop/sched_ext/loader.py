@@ -110,7 +110,7 @@ class LoaderStarted:
     def exit_status(self) -> int | None:
         return None
 
-    def output_tail(self, lines: int = 15) -> str:
+    def output_tail(self, lines: int = 25) -> str:
         return "(scx_loader keeps the scheduler's output: journalctl -u scx_loader)"
 
     def abort(self, timeout: float) -> None:

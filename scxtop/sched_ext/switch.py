@@ -147,7 +147,7 @@ class TransactionSwitcher:
             note = f"{target.name} already runs ({running.ops})"
             return self._finish(SwitchResult(True, target.name, previous, 0.0, note), before)
         launch = None if target.name == DEFAULT_SCHEDULER else self._backend.prepare(target, mode)
-        restore = self._backend.prepare_restore(running, entries) if running else None
+        restore = self._restore_plan(running, entries)
         log = self._kernel_log()
         try:
             if running:
@@ -191,9 +191,21 @@ class TransactionSwitcher:
         started.abort(timeout)
         self._wait(lambda s: s.state == "disabled", timeout)
         restored = self._restore(running, restore, timeout, say)
-        fix = f"{restored} runs again" if restored else f"could not restore {previous}: start it yourself"
+        if restored:
+            fix = f"{restored} runs again"
+        else:
+            fix = f"could not restore {previous} (sched_ext reads {self._read().state}): start it yourself"
         message = f"switch to {name} failed: {reason}; {fix}"
         return self._finish(SwitchResult(False, name, previous, seconds, message, restored, tail))
+
+    def _restore_plan(self, running: Running | None, entries: list[SchedulerEntry]) -> Launch | None:
+        """How to put back what runs now; a previous one that cannot be restored does not block."""
+        if running is None:
+            return None
+        try:
+            return self._backend.prepare_restore(running, entries)
+        except SwitchError:
+            return None
 
     def _restore(
         self, running: Running | None, restore: Launch | None, timeout: float, say: ProgressCallback

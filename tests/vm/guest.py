@@ -72,9 +72,9 @@ def kernel_lines() -> list[str]:
 
 # --- cases ------------------------------------------------------------------------------------
 def case_cycle(out: Path) -> dict:
-    """default -> A -> B -> default, three rounds: each step through `scxtop switch`."""
+    """default -> A -> B -> default, twice: each step through `scxtop switch`."""
     steps = [{"before": sysfs()}]
-    for _ in range(3):
+    for _ in range(2):
         for name in ("scx_tfifo", "scx_tdsq", "default"):
             steps.append(scxtop("switch", name))
     return {"steps": steps, "list": scxtop("schedulers")}
@@ -102,15 +102,30 @@ def _stallme() -> subprocess.Popen:
     return subprocess.Popen(["/usr/bin/python3", "-c", code])
 
 
+class ScxtopLog:
+    """`scxtop log` running in the background until stopped with SIGINT, as a user would."""
+
+    def __init__(self, *outputs: str, first_rows: int) -> None:
+        self.proc = subprocess.Popen(
+            [str(SCXTOP), "log", "--source", "procfs", "--interval", "0.5", "--duration", "60", *outputs],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        wait_for_rows(Path(outputs[1]), first_rows)
+
+    def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return {"log_rc": self.proc.returncode, "log_stderr": err[-2000:]}
+
+
 def case_ejection(out: Path) -> dict:
     """The watchdog ejects scx_tstall; scxtop's tracker and `scxtop log` must say so."""
     log_path = out / "ejection.jsonl"
-    logger = subprocess.Popen(
-        [str(SCXTOP), "log", "--source", "procfs", "--interval", "0.5", "--jsonl", str(log_path),
-         "--duration", "60"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    wait_for_rows(log_path, 1)
+    logger = ScxtopLog("--jsonl", str(log_path), first_rows=1)
     kmsg = KernelLog()
     tracker = SchedExtTracker(kmsg)
     tracker.update(read_state())
@@ -125,17 +140,10 @@ def case_ejection(out: Path) -> dict:
     stall.wait()
     kmsg.close()
     time.sleep(1.0)
-    logger.send_signal(signal.SIGINT)
-    try:
-        _, log_err = logger.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        logger.kill()
-        _, log_err = logger.communicate()
     return {
         "switch": switched, "ejected": ejected, "after": sysfs(),
         "events": [{"kind": str(e.kind), "ops": e.ops, "detail": e.detail, "by_us": e.by_us} for e in events],
-        "kernel": kernel_lines()[-6:],
-        "log_rc": logger.returncode, "log_stderr": log_err[-2000:],
+        "kernel": kernel_lines()[-6:], **logger.stop(),
         "log_jsonl": log_path.read_text()[-200000:] if log_path.exists() else None,
     }  # fmt: skip
 
@@ -143,24 +151,13 @@ def case_ejection(out: Path) -> dict:
 def case_log_across_switch(out: Path) -> dict:
     """`scxtop log` records scx_state / scx_ops while scxtop switches default -> A -> default."""
     csv_path = out / "switchlog.csv"
-    logger = subprocess.Popen(
-        [str(SCXTOP), "log", "--source", "procfs", "--interval", "0.5", "--csv", str(csv_path),
-         "--duration", "60"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    wait_for_rows(csv_path, 3)  # header and two rows before the switch
+    logger = ScxtopLog("--csv", str(csv_path), first_rows=3)  # header and two rows before the switch
     a = scxtop("switch", "scx_tfifo")
     time.sleep(1.5)
     b = scxtop("switch", "default")
     time.sleep(1.5)
-    logger.send_signal(signal.SIGINT)
-    try:
-        _, err = logger.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        logger.kill()
-        _, err = logger.communicate()
     return {
-        "switches": [a, b], "log_rc": logger.returncode, "log_stderr": err[-2000:],
+        "switches": [a, b], **logger.stop(),
         "csv": csv_path.read_text() if csv_path.exists() else None,
     }  # fmt: skip
 
@@ -178,7 +175,7 @@ def case_dbus(out: Path) -> dict:
     env = {"DBUS_SYSTEM_BUS_ADDRESS": address}
     try:
         steps = [scxtop("schedulers", env=env)]
-        for name in ("scx_tfifo", "scx_tdsq", "scx_tbad", "default"):
+        for name in ("scx_tfifo", "scx_tdsq", "scx_tbad"):
             steps.append(scxtop("switch", name, "--timeout", "5", env=env))
         steps.append(scxtop("switch", "scx_tfifo", "--mode", "gaming", env=env))
         steps.append(scxtop("switch", "default", env=env))
@@ -198,24 +195,24 @@ def case_bpftrace(out: Path) -> dict:
         "from scxtop.sources.bpftrace import BpftraceSource\n"
         "src = BpftraceSource(interval_s=1.0)\n"
         "rows = []\n"
-        "deadline = time.monotonic() + 40\n"
+        "deadline = time.monotonic() + 120\n"
         "for sample in src.samples():\n"
         "    rows.append({'cpus': [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus],\n"
         "                 'scx': [sample.scx.state, sample.scx.ops], 'lim': list(sample.limitations)})\n"
-        "    if len(rows) >= 4 or time.monotonic() > deadline: break\n"
+        "    if len(rows) >= 3 or time.monotonic() > deadline: break\n"
         "src.close()\n"
         "print(json.dumps(rows))\n"
     )
-    busy = [subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"]) for _ in range(3)]
+    busy = subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"])  # one CPU stays busy
     try:
-        proc = subprocess.run([str(PYTHON), "-c", code], capture_output=True, text=True, timeout=90, cwd=REPO)
+        proc = subprocess.run([str(PYTHON), "-c", code], capture_output=True, text=True, timeout=150,
+                              cwd=REPO)
         result.update(rc=proc.returncode, stdout=proc.stdout[-20000:], stderr=proc.stderr[-4000:])
     except subprocess.TimeoutExpired as err:
         result.update(rc=None, stdout=str(err.stdout)[-4000:], stderr="timeout")
     finally:
-        for p in busy:
-            p.kill()
-            p.wait()
+        busy.kill()
+        busy.wait()
     result["back"] = scxtop("switch", "default")
     return result
 

@@ -113,6 +113,16 @@ class GuestRun:
     """None when the guest was killed on timeout."""
     output: str
     seconds: float
+    leftover: bool = False
+    """True when a process of the run (vng, qemu, virtiofsd) outlived it."""
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path) -> GuestRun:
@@ -139,4 +149,10 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    return GuestRun(code, out.decode(errors="replace"), time.monotonic() - started)
+    deadline = time.monotonic() + 5
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftover = _group_alive(proc.pid)
+    if leftover:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return GuestRun(code, out.decode(errors="replace"), time.monotonic() - started, leftover)

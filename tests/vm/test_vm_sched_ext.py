@@ -41,7 +41,8 @@ def guest() -> dict:
     results_file = out / "results.json"
     assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
     results = json.loads(results_file.read_text())
-    results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:]}
+    results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
+                       "leftover": run.leftover}
     (harness.WORK / "last-results.json").write_text(json.dumps(results, indent=1))
     return results
 
@@ -55,6 +56,7 @@ def case(guest: dict, name: str) -> dict:
 
 def test_guest_runs_the_sched_ext_kernel(guest):
     assert guest["_run"]["rc"] == 0, guest["_run"]["output"]
+    assert not guest["_run"]["leftover"], "vng/qemu/virtiofsd outlived the guest run"
     assert guest["initial"]["state"] == "disabled"
     assert guest["leftovers"] == [], "scheduler, bpftrace or loader processes left behind"
 
@@ -75,7 +77,7 @@ def test_switch_default_a_b_default_confirmed_by_sysfs(guest):
             assert step["stdout"].startswith(f"switched to {target} ({expected[target]}) in ")
         else:
             assert (after["state"], after["ops"]) == ("disabled", None), step
-    assert len(steps) - 1 >= 6
+    assert len(steps) - 1 == 6
 
 
 def test_schedulers_lists_the_test_programs_and_last_switch(guest):
@@ -116,7 +118,7 @@ def test_failing_scheduler_leaves_the_previous_one_running(guest, bad):
 def test_verifier_rejection_shows_the_verifier_log(guest):
     step = case(guest, "failures")["from_a"]["scx_tbad"]
     assert "exited with status 1 before the kernel enabled it" in step["stderr"]
-    assert "BPF program load failed" in step["stderr"] and "invalid mem access" in step["stderr"]
+    assert "BPF program load failed" in step["stderr"] and "invalid mem access 'scalar'" in step["stderr"]
 
 
 def test_scheduler_dying_after_attach_is_a_failure(guest):
@@ -176,15 +178,15 @@ def test_scxtop_log_records_scx_state_and_ops_across_a_switch(guest):
 def test_dbus_backend_switches_through_the_loader_service(guest):
     dbus = case(guest, "dbus")
     assert dbus["ready"] == "ready"
-    listing, to_a, to_b, to_bad, to_default, with_mode, back = dbus["steps"]
+    listing, to_a, to_b, to_bad, with_mode, back = dbus["steps"]
     assert listing["rc"] == 0 and "backend scx_loader" in listing["stdout"]
     assert to_a["rc"] == 0 and to_a["after"]["ops"] == "tfifo"
     assert to_b["rc"] == 0 and to_b["after"]["ops"] == "tdsq"
     assert "asking scx_loader to stop it" in to_b["stderr"]
     assert to_bad["rc"] == 1 and to_bad["after"]["ops"] == "tdsq"
     assert "scx_tdsq runs again" in to_bad["stderr"]
-    assert to_default["rc"] == 0 and to_default["after"]["state"] == "disabled"
     assert with_mode["rc"] == 0 and with_mode["after"]["ops"] == "tfifo"
+    assert "stopping scx_tdsq" in with_mode["stderr"]
     assert back["rc"] == 0 and back["after"]["state"] == "disabled"
 
 
@@ -197,4 +199,4 @@ def test_bpftrace_source_reports_the_sched_ext_runqueue_share(guest):
     assert all(row["scx"] == ["enabled", "tfifo"] for row in rows)
     shares = [rq_scx for row in rows for _cpu, _rq, rq_scx in row["cpus"]]
     assert all(s is not None for s in shares), f"rq_scx missing: {rows}"
-    assert max(shares) > 0, f"three busy loops under tfifo, yet rq->scx.nr_running never > 0: {rows}"
+    assert max(shares) > 0, f"a busy loop under tfifo, yet rq->scx.nr_running never > 0: {rows}"
