@@ -69,17 +69,22 @@ class MutexChain:
 
 
 def _state(pid: int) -> str:
+    """The task's state letter, and where it sleeps: 'S handle_userfault', 'D anon_pipe_write'."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/{pid}/wchan") as f:
+            return f"{state} {f.read()}"
     except OSError:
         return "?"
 
 
-def _wait_state(pid: int, states: str, limit_s: float = 5.0) -> bool:
+def _wait_state(proc: subprocess.Popen, state: str, limit_s: float = 60.0) -> bool:
+    """True once the process's state starts with `state`; False if it exits first (or takes too
+    long: a loaded machine can take seconds to start a Python)."""
     deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if _state(pid) in states:
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _state(proc.pid).startswith(state):
             return True
         time.sleep(0.02)
     return False
@@ -95,19 +100,19 @@ def _attempt(x_write: int, y_read: int, y_write: int, procs: list[subprocess.Pop
     c = _python(HOLDER, x_write)
     procs.append(c)
     os.setpriority(os.PRIO_PROCESS, c.pid, nice[2])
-    if c.stdout.readline() != "holding\n" or not _wait_state(c.pid, "S"):
+    if c.stdout.readline() != "holding\n" or not _wait_state(c, "S handle_userfault"):
         raise RuntimeError("the mutex holder did not start (userfaultfd needs root)")
     os.write(y_write, b"y" * 64)  # tee waits for data first; with some in Y it goes on to lock both
     b = _python(TEE, y_read, x_write)
     procs.append(b)
     os.setpriority(os.PRIO_PROCESS, b.pid, nice[1])
-    if not _wait_state(b.pid, "D"):
+    if not _wait_state(b, "D"):
         return None
     a = _python(WRITE, y_write)
     procs.append(a)
     os.setpriority(os.PRIO_PROCESS, a.pid, nice[0])
-    if not _wait_state(a.pid, "D", limit_s=1.0):
-        return None  # B did not hold Y: it took X first
+    if not _wait_state(a, "D"):
+        return None  # A's write went through: B did not hold Y, it took X first
     return MutexChain(a=a.pid, b=b.pid, c=c.pid)
 
 
