@@ -412,8 +412,9 @@ class ScxtopApp(App[None]):
 
     def _switch_to_next(self, entries: list[SchedulerEntry]) -> None:
         target = next_scheduler(entries)
-        if target is None:
-            self.notify("no scheduler to switch to", severity="warning")
+        if target is None or target.running:
+            self.notify("no other scheduler to switch to: install an scx_* scheduler or add one "
+                        "to the config", severity="warning")
             return
         self._confirm_and_switch(target.name)
 

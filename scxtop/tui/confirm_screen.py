@@ -18,6 +18,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical { width: auto; height: auto; border: round $warning;
         background: $surface; padding: 1 2; }
+    ConfirmScreen Static { width: auto; }
     """
 
     def __init__(self, question: str) -> None:

@@ -27,7 +27,8 @@ class PickerScreen(ModalScreen[str | None]):
     PickerScreen { align: center middle; }
     PickerScreen > Vertical { width: auto; height: auto; max-height: 80%; border: round $primary;
         background: $surface; padding: 0 1; }
-    PickerScreen DataTable { height: auto; max-height: 20; }
+    PickerScreen Static { width: auto; }
+    PickerScreen DataTable { width: auto; height: auto; max-height: 20; }
     """
 
     def __init__(self, entries: Sequence[SchedulerEntry], backend: str) -> None:

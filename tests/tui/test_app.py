@@ -8,6 +8,7 @@ from synthetic import HOT_CPU, FixedSource, sample, samples
 from textual.widgets import DataTable, Input
 
 from scxtop.model import SchedExtEventKind, SchedExtState
+from scxtop.sched_ext.types import SchedulerEntry
 from scxtop.sources import SourceError
 from scxtop.topology import Grouping, synthetic_topology
 from scxtop.tui.app import ScxtopApp
@@ -341,3 +342,15 @@ async def test_any_terminal_size_is_survived(size):
         await pilot.resize_terminal(*SIZE)
         await pilot.pause(0.1)
         assert not app.screen.has_class("-too-small")
+
+
+async def test_n_with_nothing_else_installed_says_so():
+    switcher = FakeSwitcher()
+    only_default = [SchedulerEntry(name="default", program=None, origin="default", running=True)]
+    switcher.schedulers = lambda: only_default
+    app, _ = live_app(switcher_factory=lambda: switcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: any("no other scheduler" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert switcher.calls == []
