@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scxtop.sched_ext import procs
-from scxtop.sched_ext.direct import args_after_program
+from scxtop.sched_ext.direct import args_after_program, tail
 from scxtop.sched_ext.state import read_state
 
 IGNORE_SIGINT = (
@@ -96,3 +96,13 @@ def test_schedulers_lists_default_and_path_programs(tmp_path):
     assert lines[1].split()[:3] == ["NAME", "STATUS", "FROM"]
     assert any(line.split()[:3] == ["scx_listed", "installed", "path"] for line in lines)
     assert any(line.split()[0] == "default" for line in lines[2:])
+
+
+def test_failure_tail_keeps_the_error_lines_from_above(tmp_path):
+    log = tmp_path / "scx_x.log"
+    lines = ["loading", "R4 invalid mem access 'scalar'", *(f"context {i}" for i in range(40)), "load failed"]
+    log.write_text("\n".join(lines) + "\n")
+    shown = tail(log, 5).splitlines()
+    assert shown == ["R4 invalid mem access 'scalar'", "[...]", *lines[-5:]]
+    assert tail(log, 100).splitlines() == lines
+    assert tail(tmp_path / "missing.log", 5) == ""

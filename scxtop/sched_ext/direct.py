@@ -7,6 +7,7 @@ outlives scxtop and a Ctrl-C in scxtop's terminal does not reach it; its output 
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,13 +22,19 @@ from scxtop.sched_ext.errors import SwitchError
 from scxtop.sched_ext.safety import check_program
 from scxtop.sched_ext.types import Mode, SchedulerEntry
 
+ERROR_LINE = re.compile(r"\berror\b|invalid|failed|panicked", re.IGNORECASE)
+
 
 def tail(path: Path, lines: int) -> str:
+    """The last `lines` lines, led by the last two error lines above them (a verifier log puts
+    the actual rejection, e.g. `R4 invalid mem access 'scalar'`, far above its end)."""
     try:
-        text = path.read_text(errors="replace")
+        all_lines = path.read_text(errors="replace").rstrip("\n").splitlines()
     except OSError:
         return ""
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+    head, last = all_lines[:-lines], all_lines[-lines:]
+    errors = [line for line in head if ERROR_LINE.search(line)][-2:]
+    return "\n".join([*errors, "[...]", *last] if errors else last)
 
 
 @dataclass
