@@ -72,7 +72,7 @@ class ScxtopApp(App[None]):
         Binding("minus", "interval(-1)", "Faster", key_display="-", id="interval.down"),
         Binding("g", "cycle_grouping", "Group", id="grouping"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("tab", "app.focus_next", "Focus", id="focus"),
+        Binding("tab", "app.focus_next", "Focus", id="focus", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("s", "pick_scheduler", "Scheduler", id="scheduler.pick"),
         Binding("n", "next_scheduler", "Next sched", id="scheduler.next"),
@@ -82,7 +82,7 @@ class ScxtopApp(App[None]):
         Binding("left_square_bracket", "seek(-1)", "Seek -10", key_display="[", id="replay.rewind"),
         Binding("home", "seek_start", "Start", show=False, id="replay.start"),
         Binding("end", "seek_end", "End", show=False, id="replay.end"),
-        Binding("escape", "close_filter", "Close filter", show=False, id="filter.close"),
+        Binding("escape", "close_filter", "Close filter", id="filter.close"),
     ]
 
     def __init__(
@@ -311,9 +311,12 @@ class ScxtopApp(App[None]):
     # ---- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay keys exist only in replay, switching keys only live; hidden from the footer otherwise."""
+        """Replay keys exist only in replay, switching keys only live, escape only while filtering;
+        hidden from the footer otherwise."""
         if action in REPLAY_ONLY and self.playback is None:
             return False
+        if action == "close_filter":
+            return bool(self._main.query_one("#filter", Input).display)
         return not (action in LIVE_ONLY and self.playback is not None)
 
     def action_toggle_pause(self) -> None:
@@ -340,12 +343,14 @@ class ScxtopApp(App[None]):
         box = self._main.query_one("#filter", Input)
         box.display = True
         box.focus()
+        self.refresh_bindings()
 
     def action_close_filter(self) -> None:
         box = self._main.query_one("#filter", Input)
         if box.display:
             box.display = False
             self._main.query_one(TasksPanel).focus()
+            self.refresh_bindings()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._main.query_one(TasksPanel).name_filter = event.value.strip()

@@ -21,11 +21,21 @@ class Status:
     """'retrying in 4s (attempt 3): bpftrace exited' while a failed source waits to reopen."""
     position: str = ""
     """Replay position, e.g. '12/300 t=11.0s'."""
+    wakeup: str = ""
+    """Wakeup-to-run latency percentiles of the interval, e.g. 'wakeup p50 4µs p99 512µs'."""
 
     @classmethod
     def of(cls, sample: Sample, **rest: object) -> Status:
         return cls(source=sample.source, limitations=sample.limitations,
-                   lost_events=sample.lost_events, **rest)  # type: ignore[arg-type]
+                   lost_events=sample.lost_events, wakeup=wakeup_text(sample),
+                   **rest)  # type: ignore[arg-type]
+
+
+def wakeup_text(sample: Sample) -> str:
+    histogram = sample.wakeup_latency
+    if histogram is None or not histogram.total:
+        return ""
+    return f"wakeup p50 {histogram.percentile(50)}µs p99 {histogram.percentile(99)}µs"
 
 
 class StatusLine(Widget):
@@ -53,6 +63,8 @@ class StatusLine(Widget):
             text.append(f"{status.position} · recorded by ")
         text.append(status.source, style="bold")
         text.append(f" · every {status.interval_s:g}s")
+        if status.wakeup:
+            text.append(f" · {status.wakeup}")
         text.append(f" · lost events {status.lost_events}", style="bold red" if status.lost_events else "")
         if status.limitations:
             text.append(f" · cannot see: {', '.join(status.limitations)}", style="italic")

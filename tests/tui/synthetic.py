@@ -11,6 +11,8 @@ from scxtop.chains import build_chains
 from scxtop.model import (
     BlockedEdge,
     CpuStats,
+    LatencyBucket,
+    LatencyHistogram,
     MigrationPair,
     Migrator,
     OwnerState,
@@ -67,6 +69,7 @@ def sample(i: int, nr_cpus: int = 4, scx: SchedExtState | None = None, source: s
         top_migrators=(Migrator(7001, "flipper", 250), Migrator(7002, "kworker/1:1", 12)),
         blocked=blocked,
         chains=build_chains(blocked),
+        wakeup_latency=LatencyHistogram((LatencyBucket(2, 4, 90), LatencyBucket(256, 512, 10))),
         delayed_tasks=(
             TaskDelay(8001, "busy-loop", HOT_CPU, "normal", 0, 750_000_000, 9_000_000_000),
             TaskDelay(8002, "pipe-writer", 0, "fifo", None, 120_000_000, 400_000_000),

@@ -79,6 +79,7 @@ async def test_every_panel_shows_the_live_sample():
         assert "this kernel has no sched_ext" in shown(app.query_one(SchedExtPanel))
         status = shown(app.query_one(StatusLine))
         assert "synthetic" in status and "lost events 1" in status and "cannot see: no cpufreq" in status
+        assert "wakeup p50 4µs p99 512µs" in status
     assert source.closed
 
 
@@ -154,6 +155,7 @@ async def test_slash_filters_tasks_by_name():
         await pilot.press("slash")
         box = app.query_one("#filter", Input)
         assert box.display and box.has_focus
+        assert app.check_action("close_filter", ()) is True  # escape shows in the footer now
         await pilot.press(*"PIPE")
         table = app.query_one(TasksPanel)
         assert table.row_count == 1
