@@ -35,7 +35,17 @@ def wakeup_text(sample: Sample) -> str:
     histogram = sample.wakeup_latency
     if histogram is None or not histogram.total:
         return ""
-    return f"wakeup p50 {histogram.percentile(50)}µs p99 {histogram.percentile(99)}µs"
+    return f"wakeup p50 {_us(histogram.percentile(50))} p99 {_us(histogram.percentile(99))}"
+
+
+def _us(value: int | None) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 1_000_000:
+        return f"{value / 1e6:.1f}s"
+    if value >= 1000:
+        return f"{value / 1e3:.0f}ms"
+    return f"{value}µs"
 
 
 class StatusLine(Widget):
