@@ -73,27 +73,27 @@ class SignalStop:
                 signal.signal(sig, handler)
 
 
-def write_samples(source: Source, writers: list[Writer], limit: int | None) -> None:
-    stop = SignalStop()
-    with stop.installed():
-        for count, sample in enumerate(source.samples(), start=1):
-            stop.writing = True
-            for writer in writers:
-                writer.write(sample)
-            stop.writing = False
-            if stop.requested or (limit is not None and count >= limit):
-                break
+def write_samples(source: Source, writers: list[Writer], limit: int | None, stop: SignalStop) -> None:
+    for count, sample in enumerate(source.samples(), start=1):
+        stop.writing = True
+        for writer in writers:
+            writer.write(sample)
+        stop.writing = False
+        if stop.requested or (limit is not None and count >= limit):
+            break
 
 
 def run(args: argparse.Namespace) -> int:
     writers = open_writers(getattr(args, "csv", None), getattr(args, "jsonl", None))
     source: Source | None = None
+    stop = SignalStop()
     try:
-        source = open_source(args.source, args.interval, paced=False)
-        limit = None
-        if getattr(args, "duration", None):
-            limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
-        write_samples(source, writers, limit)
+        with stop.installed():  # from here on, a signal while bpftrace starts ends quietly too
+            source = open_source(args.source, args.interval, paced=False)
+            limit = None
+            if getattr(args, "duration", None):
+                limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
+            write_samples(source, writers, limit, stop)
     except BrokenPipeError:
         # The reader went away (`scxtop log | head`): not an error; keep Python quiet at exit.
         with contextlib.suppress(OSError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
@@ -32,6 +33,14 @@ def marked_env() -> tuple[dict[str, str], str]:
     """An environment whose marker every child (bpftrace too) inherits, to find leftovers."""
     mark = f"scxtop-test-{uuid.uuid4()}"
     return {**os.environ, "SCXTOP_TEST_MARK": mark}, mark
+
+
+def bpftrace_started(mark: str) -> bool:
+    for pid in processes_with(mark):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"bpftrace"):
+                return True
+    return False
 
 
 def processes_with(mark: str) -> list[int]:
@@ -170,6 +179,25 @@ def test_signal_ends_with_every_completed_row_on_disk_and_exit_0(tmp_path: Path,
     rows = rows_of(out)
     assert len(rows) >= 3 and all(None not in row.values() and len(row) == len(rows[0]) for row in rows)
     assert len(read_jsonl(jsonl)) in (len(rows), len(rows) + 1)
+
+
+@pytest.mark.bpf
+def test_signal_while_bpftrace_starts_exits_0_and_leaves_nothing(tmp_path: Path):
+    needs_bpf()
+    env, mark = marked_env()
+    out = tmp_path / "log.csv"
+    command = [sys.executable, "-m", "scxtop", "log", "--source", "bpftrace", "--csv", str(out)]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        while not bpftrace_started(mark):
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)  # bpftrace is starting: no row yet
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and stderr == ""
+    assert processes_with(mark) == []
 
 
 def test_default_is_csv_on_stdout():
