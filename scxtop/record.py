@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import enum
+import errno
 import io
 import json
 import os
@@ -74,16 +75,20 @@ class RowSink:
             while view:
                 view = view[os.write(self._fd, view):]
         except BrokenPipeError:
-            raise
+            raise  # the reader left (`| head`): the caller ends quietly
         except OSError as err:
             self._cut_partial()
             raise RecordError(f"cannot write {self.name}: {err.strerror} ({_fix(err)})") from None
         self._good += len(data)
 
     def _cut_partial(self) -> None:
-        """Drop a half-written row so the file ends on the last whole one (regular files only)."""
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, self._good)
+        """Drop a half-written row so the file ends on the last whole one.
+
+        Only in a file we created: stdout may be a file opened for appending (`>> log.csv`),
+        whose earlier contents are not ours to cut."""
+        if self._own:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._good)
 
     def close(self) -> None:
         if not self._closed and self._own:
@@ -93,8 +98,6 @@ class RowSink:
 
 
 def _fix(err: OSError) -> str:
-    import errno
-
     return {
         errno.ENOSPC: "free some space or write elsewhere",
         errno.EDQUOT: "free some space or write elsewhere",

@@ -227,19 +227,37 @@ def test_dev_full_is_a_one_line_error():
     assert "No space left on device" in line
 
 
-def test_full_disk_keeps_the_rows_written_so_far(tmp_path: Path, tiny_disk: Path):
+def big_recording(tmp_path: Path) -> Path:
+    """100 full samples: more than the tiny disk holds."""
     recording = tmp_path / "big.jsonl"
     writer = JsonlWriter(recording)
-    samples = [full_sample(n) for n in range(100)]
-    for s in samples:
-        writer.write(s)
+    for n in range(100):
+        writer.write(full_sample(n))
     writer.close()
+    return recording
+
+
+def test_full_disk_keeps_the_rows_written_so_far(tmp_path: Path, tiny_disk: Path):
+    recording = big_recording(tmp_path)
+    samples = read_jsonl(recording)
     out = tiny_disk / "out.jsonl"
     line = one_line_error(scxtop("log", "--source", f"replay:{recording}", "--jsonl", str(out)))
     assert "No space left on device" in line and str(out) in line
     kept = read_jsonl(out)
     assert 0 < len(kept) < len(samples)
     assert kept == samples[: len(kept)]
+
+
+def test_full_disk_behind_appended_stdout_keeps_what_was_there(tmp_path: Path, tiny_disk: Path):
+    recording = big_recording(tmp_path)
+    out = tiny_disk / "appended.jsonl"
+    out.write_text("earlier line\n")
+    with out.open("a") as stdout:
+        done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", f"replay:{recording}",
+                               "--jsonl", "-"], stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                              timeout=120)
+    assert "No space left on device" in one_line_error(done)
+    assert out.read_text().startswith("earlier line\n{")
 
 
 def test_replay_converts_a_recording_to_csv(tmp_path: Path):
