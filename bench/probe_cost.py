@@ -1,7 +1,9 @@
 """Probe overhead: each load run bare, under plain bpftrace (the reference) and under `scxtop log`,
 in interleaved rounds (the variant order rotates every round), so drift on this shared machine
 hits every variant alike. Reported: median runtime, ratio of medians, median of the per-round
-paired ratios, the context-switch (and migration) rate, and what the observers burned meanwhile.
+paired ratios, the load's own CPU time and its ratio (the probes' cost lands there, and it is
+steadier than the runtime on a shared machine), the context-switch (and migration) rate, and
+what the observers burned meanwhile.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ VARIANTS = {
     "scxtop log 1s": ("log", 1.0),
     "scxtop log 0.1s": ("log", 0.1),
 }
-COLUMNS = ["median s", "ratio", "paired ratio", "rounds min..max", "csw/s", "mig/s",
-           "bpftrace cpu/s", "scxtop cpu/s"]
+COLUMNS = ["median s", "ratio", "paired ratio", "rounds min..max", "load cpu s", "cpu ratio", "csw/s",
+           "mig/s", "bpftrace cpu/s", "scxtop cpu/s"]
 
 
 @dataclass(frozen=True, slots=True)
 class Measured:
     seconds: float
+    cpu_s: float
     csw_per_s: float
     bpftrace_cpu: float | None
     scxtop_cpu: float | None
@@ -40,7 +43,7 @@ def measure(variant: str, load: Load) -> Measured:
         bpf = UsageMeter(bpftrace_pid) if bpftrace_pid else None
         own = UsageMeter(scxtop_pid) if scxtop_pid else None
         run = load.run()
-        return Measured(run.seconds, run.csw_per_s, bpf.read().cpu_per_s if bpf else None,
+        return Measured(run.seconds, run.cpu_s, run.csw_per_s, bpf.read().cpu_per_s if bpf else None,
                         own.read().cpu_per_s if own else None)
 
 
@@ -69,7 +72,7 @@ def table(title: str, loads: Plan, rounds: int) -> Table:
     out = Table(title, COLUMNS)
     for load, variants in loads:
         bare = results[(load.label, "bare")]
-        bare_median = median([m.seconds for m in bare])
+        bare_median, bare_cpu = median([m.seconds for m in bare]), median([m.cpu_s for m in bare])
         for variant in variants:
             ms = results[(load.label, variant)]
             seconds = [m.seconds for m in ms]
@@ -77,10 +80,14 @@ def table(title: str, loads: Plan, rounds: int) -> Table:
             mig = load.migrations / median(seconds) if load.migrations else None
             bpf = [m.bpftrace_cpu for m in ms if m.bpftrace_cpu is not None]
             own = [m.scxtop_cpu for m in ms if m.scxtop_cpu is not None]
+            cpu = median([m.cpu_s for m in ms])
             out.add(f"{load.label} · {variant}", median(seconds), median(seconds) / bare_median,
-                    median(paired), spread(seconds), median([m.csw_per_s for m in ms]), mig,
+                    median(paired), spread(seconds), cpu, cpu / bare_cpu,
+                    median([m.csw_per_s for m in ms]), mig,
                     median(bpf) if bpf else None, median(own) if own else None)
     out.notes += [f"{load.label}: {load.command}" for load, _ in loads]
     out.notes.append(f"{rounds} interleaved rounds; ratio = median / bare median; paired ratio = median "
-                     "of (variant / bare) within each round; csw/s counts the whole machine")
+                     "of (variant / bare) within each round; load cpu s = user+system time of the load's "
+                     "processes (where in-kernel probe cost lands), cpu ratio = its median / bare median; "
+                     "csw/s counts the whole machine")
     return out

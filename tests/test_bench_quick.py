@@ -33,9 +33,9 @@ EXPECTED = {
         f"{fmt}, {n} CPUs" for fmt in ("CSV", "JSONL") for n in (2, 1024)],
     "Dashboard refresh (bench/dashboard_refresh.py)": [f"{n} CPUs" for n in (2, 64, 256, 1024)],
 }
-POSITIVE = {"median s", "ratio", "paired ratio", "csw/s", "mig/s", "scxtop peak MiB", "bpftrace peak MiB",
-            "rows/s", "MB/s", "KB/row", "ms/refresh", "p90 ms", "panels ms", "vs 2 CPUs", "peak RSS MiB",
-            "heap MiB"}
+POSITIVE = {"median s", "ratio", "paired ratio", "csw/s", "mig/s", "load cpu s", "cpu ratio",
+            "scxtop peak MiB", "bpftrace peak MiB", "rows/s", "MB/s", "KB/row", "ms/refresh", "p90 ms",
+            "panels ms", "vs 2 CPUs", "peak RSS MiB", "heap MiB"}
 """Columns that can only be above zero in a working run (CPU seconds may round to 0 in a short window)."""
 
 
