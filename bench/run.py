@@ -59,7 +59,7 @@ class Plan:
 def full_plan() -> Plan:
     return Plan(messaging(10, 150), [messaging(2, 500), messaging(20, 100), messaging(10, 300, pipes=True),
                                      forced_migrations(10000)],
-                main_rounds=9, rate_rounds=5, own_rounds=2, own_window_s=8.0, first_rounds=3,
+                main_rounds=11, rate_rounds=7, own_rounds=2, own_window_s=8.0, first_rounds=3,
                 record_rounds=3, record_seconds=1.0, dashboard_quick=False)
 
 
