@@ -14,10 +14,21 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-os.environ["TZ"] = "UTC"  # the sched_ext timeline prints local clock times; snapshots need one zone
-time.tzset()
+from scxtop.sched_ext.types import DEFAULT_SCHEDULER, SchedulerEntry, SwitchResult
 
-from scxtop.sched_ext.types import DEFAULT_SCHEDULER, SchedulerEntry, SwitchResult  # noqa: E402
+
+@pytest.fixture
+def utc():
+    """The sched_ext timeline prints local clock times; snapshots need one zone everywhere."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
 
 
 class FakeSwitcher:

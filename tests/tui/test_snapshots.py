@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import FakeSwitcher, wait_for
 from synthetic import FixedSource, sample, samples
 
@@ -16,6 +17,8 @@ from scxtop.sources.replay import load_recording
 from scxtop.topology import synthetic_topology
 from scxtop.tui.app import ScxtopApp
 from scxtop.tui.playback import Playback
+
+pytestmark = pytest.mark.usefixtures("utc")
 
 RECORDING = Path(__file__).parent.parent / "fixtures/recordings/contention.jsonl"
 SIZE = (140, 45)
