@@ -451,10 +451,12 @@ class ScxtopApp(App[None]):
 
     def on_switch_done(self, message: SwitchDone) -> None:
         result = message.result
-        kind = SchedExtEventKind.SWITCHED if result.ok else SchedExtEventKind.SWITCH_FAILED
-        self.timeline.note(SchedExtEvent(time=time.time(), kind=kind, ops=result.target,
-                                         previous=result.previous, by_us=True,
-                                         detail=f"{result.seconds:.2f}s" if result.ok else result.message))
+        if not result.ok:
+            # A success reaches the timeline from the samples (the source's sched_ext tracker sees
+            # the kernel change and marks it as ours); a failure may change nothing the kernel shows.
+            self.timeline.note(SchedExtEvent(time=time.time(), kind=SchedExtEventKind.SWITCH_FAILED,
+                                             ops=result.target, previous=result.previous, by_us=True,
+                                             detail=result.message))
         outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
         self.switch_lines.append(outcome)
         self.notify(outcome, title="scheduler", severity="information" if result.ok else "error")
