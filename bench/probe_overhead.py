@@ -4,11 +4,12 @@ and with probes attached, in interleaved rounds (this machine is noisy), medians
     sudo .venv/bin/python bench/probe_overhead.py [--rounds 7] [--loops 300] [--variants ...]
 
 Variants: bare; scxtop (the combined program scxtop runs, records read and parsed as the
-source does); one variant per probe file (to see where the cost is); naive (the first program
-written for this machine: BTF runqueue read and map writes at every switch); and `log`
-(`scxtop log --source bpftrace` end to end, if the CLI has it). The table gives each variant's
-median runtime, its ratio to the bare median, and the CPU seconds per wall second used by
-bpftrace and by the Python reader.
+source does); unmerged (the same files concatenated: one BPF program per file and tracepoint);
+one variant per probe file (to see where the cost is); naive (the first program written for
+this machine: BTF runqueue read and map writes at every switch); and `log` (`scxtop log
+--source bpftrace` end to end, if the CLI has it). The table gives each variant's median
+runtime and CPU time with their ratios to bare, the probes' own kernel time (with
+--bpf-stats), and the CPU seconds per wall second used by bpftrace and by the Python reader.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ def programs(variants: list[str]) -> dict[str, str | None]:
             out[v] = None
         elif v == "scxtop":
             out[v] = build(PROBES, 1.0, has)
+        elif v == "unmerged":
+            out[v] = build(PROBES, 1.0, has, merged=False)
         elif v == "naive":
             out[v] = NAIVE
         elif v == "log":

@@ -363,3 +363,56 @@ def test_real_bpftrace_errors_are_classified(bpf_ready, tmp_path):
         script.chmod(0o755)
         with pytest.raises(BpftracePermissionError):
             BpftraceProcess("BEGIN { exit(); }", binary=str(script)).wait_attached()
+
+
+# ---- merging blocks ----------------------------------------------------------------------------
+
+
+def test_blocks_on_one_tracepoint_merge_into_one_with_predicates_as_ifs():
+    from scxtop.bpftrace.merge import merge, parse_blocks
+
+    text = (
+        '/* a { comment } */\ntracepoint:s:x\n{\n\t@a = count(); // "}"\n}\n'
+        'tracepoint:s:y,\ntracepoint:s:z\n/pid > 1/\n{\n\tprintf("}{");\n}\n'
+        "tracepoint:s:x\n/@m[tid]/\n{\n\tif (1) { @b = count(); }\n}\n"
+    )
+    blocks = parse_blocks(text)
+    assert [b.attach for b in blocks] == [("tracepoint:s:x",), ("tracepoint:s:y", "tracepoint:s:z"),
+                                          ("tracepoint:s:x",)]
+    assert blocks[1].predicate == "pid > 1" and blocks[2].predicate == "@m[tid]"
+    merged = merge(blocks)
+    assert merged.count("tracepoint:s:x") == 1
+    assert "if (@m[tid]) {" in merged and "/pid > 1/" in merged and 'printf("}{")' in merged
+
+
+def test_the_combined_program_attaches_one_block_per_tracepoint():
+    from scxtop.bpftrace.merge import parse_blocks
+    from scxtop.sources.bpftrace import PROBES
+
+    blocks = parse_blocks(build(PROBES, 1.0, lambda f: False))
+    attach = [a for b in blocks for a in b.attach]
+    assert len(attach) == len(set(attach))
+    assert attach.count("tracepoint:sched:sched_switch") == 1
+
+
+SIGINT_PROBE = """#!{python}
+import json, signal
+print(json.dumps({{"type": "printf", "data": str(signal.getsignal(signal.SIGINT))}}), flush=True)
+"""
+
+IGNORING_PARENT = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell without job control starts `scxtop &`
+from scxtop.bpftrace import BpftraceProcess
+with BpftraceProcess("BEGIN {}", binary=sys.argv[1]) as proc:
+    print(next(iter(proc.records())).text)
+"""
+
+
+def test_child_gets_sigint_back_even_when_scxtop_ignores_it(tmp_path):
+    binary = tmp_path / "bpftrace"
+    binary.write_text(SIGINT_PROBE.format(python=sys.executable))
+    binary.chmod(0o755)
+    out = subprocess.run([sys.executable, "-c", IGNORING_PARENT, str(binary)], capture_output=True, text=True)
+    # Python replaces an inherited SIG_DFL with its own handler, but keeps an inherited SIG_IGN.
+    assert "default_int_handler" in out.stdout, out.stdout + out.stderr

@@ -81,6 +81,9 @@ def _child_setup(parent_pid: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+    # A shell without job control starts background jobs with SIGINT ignored, and exec keeps
+    # that: bpftrace would then ignore our stop request and only die by SIGKILL.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     with contextlib.suppress(ValueError, OSError):

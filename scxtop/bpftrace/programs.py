@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import scxtop
+from scxtop.bpftrace.merge import merge, parse_blocks
 
 TICK = "scxtop-tick"
 END = "scxtop-end"
@@ -76,17 +77,22 @@ def interval_probe(interval_s: float) -> str:
     return f"interval:s:{ms // 1000}" if ms % 1000 == 0 else f"interval:ms:{ms}"
 
 
-def combine(programs: Iterable[ProbeProgram], interval_s: float) -> str:
-    """One program: every file's probes, then one report block every `interval_s`."""
+def combine(programs: Iterable[ProbeProgram], interval_s: float, merged: bool = True) -> str:
+    """One program: every file's probes (one block per attach point), then one report block
+    every `interval_s`."""
     programs = list(programs)
     parts = [f"// scxtop: {', '.join(p.name for p in programs)}\n"]
-    parts += [p.probes for p in programs]
+    if merged:
+        parts.append(merge([b for p in programs for b in parse_blocks(p.probes)]))
+    else:  # one BPF program per file and attach point (for comparison in bench/)
+        parts += [p.probes for p in programs]
     parts.append(f'{interval_probe(interval_s)}\n{{\n\tprintf("{TICK} %llu\\n", nsecs);\n')
     parts += [p.report for p in programs]
     parts.append(f'\tprintf("{END}\\n");\n}}\n')
     return "\n".join(parts)
 
 
-def build(names: Iterable[str], interval_s: float, has: Callable[[str], bool]) -> str:
+def build(names: Iterable[str], interval_s: float, has: Callable[[str], bool], merged: bool = True) -> str:
     """The combined program for this kernel from the named files in bpftrace/."""
-    return combine((split(n, render(probe_path(n).read_text(), has)) for n in names), interval_s)
+    programs = (split(n, render(probe_path(n).read_text(), has)) for n in names)
+    return combine(programs, interval_s, merged)
