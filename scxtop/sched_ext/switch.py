@@ -30,6 +30,8 @@ from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Mode, ProgressCallback, Sc
 
 SYSTEM_BUS_SOCKET = Path("/run/dbus/system_bus_socket")
 POLL_S = 0.02
+RESTORE_MIN_TIMEOUT_S = 30.0
+"""Putting the previous scheduler back matters more than failing fast: wait at least this long."""
 SETTLE_S = 1.0
 """How long a newly enabled scheduler must stay up to count as switched."""
 
@@ -216,7 +218,7 @@ class TransactionSwitcher:
             return None
         say(f"restoring {running.name}")
         seq = self._read().enable_seq or 0
-        outcome = self._confirm(running.name, restore.start(), seq, timeout)
+        outcome = self._confirm(running.name, restore.start(), seq, max(timeout, RESTORE_MIN_TIMEOUT_S))
         return running.name if outcome.error is None else None
 
     def _finish(self, result: SwitchResult, state: SchedExtState | None = None) -> SwitchResult:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import harness
 
 pytestmark = pytest.mark.vm
-GUEST_TIMEOUT_S = 540
+GUEST_TIMEOUT_S = 600
 
 
 @pytest.fixture(scope="session")
