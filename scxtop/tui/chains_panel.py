@@ -38,6 +38,16 @@ def _owner_state(tree: WaitTree) -> str:
     return ""
 
 
+def _ended_summary(sample: Sample) -> str:
+    """Waits that came and went during the interval: not chains any more, but worth a line."""
+    ended = [e for e in sample.blocked or () if e.ended]
+    if not ended:
+        return ""
+    longest = max(ended, key=lambda e: e.wait_ns)
+    return (f"{len(ended)} wait{'s' * (len(ended) != 1)} ended this interval, longest "
+            f"{format_ns(longest.wait_ns)}: {longest.waiter.comm}[{longest.waiter.tid}]")
+
+
 class ChainsPanel(Tree[None]):
     """Rebuilt only when the chains change; expanded so nothing hides behind a fold."""
 
@@ -51,6 +61,7 @@ class ChainsPanel(Tree[None]):
         self._shown: tuple[Chain, ...] | str | None = "nothing yet"
 
     def show(self, sample: Sample) -> None:
+        self.border_subtitle = _ended_summary(sample)
         chains = sample.chains
         if chains == self._shown:
             return

@@ -39,6 +39,8 @@ def edges() -> tuple[BlockedEdge, ...]:
         BlockedEdge(middle, 0xFFFF888004560000, owner, OwnerState.RUNNABLE, 1, 12_000_000),
         BlockedEdge(a, 0xFFFF888007770000, b, OwnerState.SLEEPING, None, 2_000_000_000),
         BlockedEdge(b, 0xFFFF888008880000, a, OwnerState.SLEEPING, None, 2_100_000_000),
+        BlockedEdge(TaskRef(4245, "pipe-reader", 120), 0xFFFF888001230000, middle, OwnerState.RUNNING, 0,
+                    40_000, ended=True),
     )
 
 

@@ -75,6 +75,9 @@ async def test_every_panel_shows_the_live_sample():
         assert any("pipe-owner[4244] prio 139" in label and "runnable on cpu1" in label for label in labels)
         assert any("pipe-writer[4242]" in label and "priority inversion" in label for label in labels)
         assert any(label.startswith("DEADLOCK") for label in labels)
+        assert not any("pipe-reader" in label for label in labels)  # an ended wait is no chain...
+        assert "1 wait ended this interval, longest 40 µs: pipe-reader[4245]" in shown(
+            app.query_one(ChainsPanel))  # ...but it is counted
         assert app.query_one(TasksPanel).row_count == 3
         assert "this kernel has no sched_ext" in shown(app.query_one(SchedExtPanel))
         status = shown(app.query_one(StatusLine))
