@@ -52,7 +52,8 @@ def loader(bus, tmp_path):
     sysfs = tmp_path / "sched_ext"
     service = subprocess.Popen(
         [sys.executable, str(SERVICE), "--address", bus, "--simulate", str(sysfs),
-         "--supported", "scx_alpha,scx_beta,scx_broken", "--broken", "scx_broken"],
+         "--supported", "scx_alpha,scx_beta,scx_broken,scx_refused", "--broken", "scx_broken",
+         "--refused", "scx_refused"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -82,7 +83,7 @@ def test_schedulers_come_from_supported_schedulers(loader, tmp_path):
     entries = switcher_for(bus, sysfs, tmp_path).schedulers()
     assert [(e.name, e.origin, e.running) for e in entries] == [
         ("default", "default", True), ("scx_alpha", "loader", False),
-        ("scx_beta", "loader", False), ("scx_broken", "loader", False),
+        ("scx_beta", "loader", False), ("scx_broken", "loader", False), ("scx_refused", "loader", False),
     ]  # fmt: skip
     assert entries[1].modes == tuple(Mode)
 
@@ -119,6 +120,17 @@ def test_scheduler_the_kernel_never_enables_is_rolled_back(loader, tmp_path):
     assert result.restored == "scx_beta" and "scx_beta runs again" in result.message
     assert read_state(sysfs).ops == "beta_1.0.0"
     assert LoaderClient(bus).get("SchedulerMode") == Mode.POWERSAVE  # restored with its mode
+
+
+def test_loader_refusing_to_start_is_rolled_back(loader, tmp_path):
+    bus, sysfs = loader
+    switcher = switcher_for(bus, sysfs, tmp_path)
+    assert switcher.switch("scx_alpha", timeout=5).ok
+    result = switcher.switch("scx_refused", timeout=5)
+    assert not result.ok and result.restored == "scx_alpha"
+    assert ("could not start scx_refused: scx_loader: StartScheduler failed: "
+            "org.scx.Loader.Error.Failed failed to start scx_refused") in result.message
+    assert read_state(sysfs).ops == "alpha_1.0.0"
 
 
 def test_scheduler_not_started_by_the_loader_is_left_alone(loader, tmp_path):

@@ -180,7 +180,12 @@ class TransactionSwitcher:
     ) -> SwitchResult:  # fmt: skip
         seq = self._read().enable_seq or 0
         say(f"starting {name}")
-        started = launch.start()
+        try:
+            started = launch.start()
+        except (OSError, SwitchError) as err:  # not even started: put the previous one back
+            seconds = time.monotonic() - started_at
+            return self._rollback(name, f"could not start {name}: {err}", None, previous, running, restore,
+                                  timeout, seconds, say)  # fmt: skip
         say(f"waiting for the kernel to enable {name}")
         outcome = self._confirm(name, started, seq, timeout)
         seconds = (outcome.enabled_at or time.monotonic()) - started_at
@@ -188,9 +193,18 @@ class TransactionSwitcher:
             message = f"switched to {name} ({outcome.state.ops}) in {seconds:.2f}s"
             return self._finish(SwitchResult(True, name, previous, seconds, message), outcome.state)
         reason = outcome.error + _kernel_reason(log, name)
-        say(f"{reason}; stopping {name}")
-        tail = started.output_tail()
-        started.abort(timeout)
+        return self._rollback(name, reason, started, previous, running, restore, timeout, seconds, say)
+
+    def _rollback(
+        self, name: str, reason: str, started: Started | None, previous: str, running: Running | None,
+        restore: Launch | None, timeout: float, seconds: float, say: ProgressCallback,
+    ) -> SwitchResult:  # fmt: skip
+        """Stop what failed to come up and start what ran before."""
+        tail = ""
+        if started is not None:
+            say(f"{reason}; stopping {name}")
+            tail = started.output_tail()
+            started.abort(timeout)
         self._wait(lambda s: s.state == "disabled", timeout)
         restored = self._restore(running, restore, timeout, say)
         if restored:
@@ -218,7 +232,11 @@ class TransactionSwitcher:
             return None
         say(f"restoring {running.name}")
         seq = self._read().enable_seq or 0
-        outcome = self._confirm(running.name, restore.start(), seq, max(timeout, RESTORE_MIN_TIMEOUT_S))
+        try:
+            started = restore.start()
+        except (OSError, SwitchError):
+            return None
+        outcome = self._confirm(running.name, started, seq, max(timeout, RESTORE_MIN_TIMEOUT_S))
         return running.name if outcome.error is None else None
 
     def _finish(self, result: SwitchResult, state: SchedExtState | None = None) -> SwitchResult:

@@ -17,9 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dbus_fast import RequestNameReply
+from dbus_fast import DBusError, RequestNameReply
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
+
+FAILED = "org.scx.Loader.Error.Failed"
 
 
 class SpawnKernel:
@@ -41,7 +43,7 @@ class SpawnKernel:
         self.stop()
         program = shutil.which(name)
         if program is None:
-            raise ValueError(f"{name} not found")
+            raise DBusError(FAILED, f"{name} not found")
         self.child = subprocess.Popen([program, *args], start_new_session=True,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.name, self.mode = name, mode
@@ -63,8 +65,8 @@ class SpawnKernel:
 class SimulatedKernel:
     """Writes what a kernel would show under DIR (state, enable_seq, root/ops)."""
 
-    def __init__(self, root: Path, supported: list[str], broken: set[str]) -> None:
-        self.root, self._supported, self.broken = root, supported, broken
+    def __init__(self, root: Path, supported: list[str], broken: set[str], refused: set[str]) -> None:
+        self.root, self._supported, self.broken, self.refused = root, supported, broken, refused
         self.name, self.mode = "unknown", 0
         root.mkdir(parents=True, exist_ok=True)
         self._write("disabled", None, 0)
@@ -86,8 +88,10 @@ class SimulatedKernel:
 
     def start(self, name: str, mode: int, args: list[str]) -> None:
         if name not in self._supported:
-            raise ValueError(f"{name} is not supported")
+            raise DBusError(FAILED, f"{name} is not supported")
         self.stop()
+        if name in self.refused:  # the loader fails to start it (say, its binary is missing)
+            raise DBusError(FAILED, f"failed to start {name}")
         self.name, self.mode = name, mode
         if name not in self.broken:  # a broken one never gets enabled
             self._write("enabled", name.removeprefix("scx_") + "_1.0.0", self._seq() + 1)
@@ -164,12 +168,14 @@ def main() -> None:
     parser.add_argument("--spawn", action="store_true")
     parser.add_argument("--simulate", type=Path)
     parser.add_argument("--supported", default="scx_alpha,scx_beta,scx_broken")
-    parser.add_argument("--broken", default="scx_broken")
+    parser.add_argument("--broken", default="scx_broken", help="started, but never enabled")
+    parser.add_argument("--refused", default="scx_refused", help="StartScheduler fails")
     args = parser.parse_args()
     if args.spawn:
         kernel = SpawnKernel()
     else:
-        kernel = SimulatedKernel(args.simulate, args.supported.split(","), set(args.broken.split(",")))
+        kernel = SimulatedKernel(args.simulate, args.supported.split(","), set(args.broken.split(",")),
+                                 set(args.refused.split(",")))
     asyncio.run(serve(args.address, kernel))
 
 
