@@ -127,6 +127,11 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def qemu_crashed(run: GuestRun) -> bool:
+    """qemu itself died (e.g. TCG's `iotlb_to_section` assertion, seen once in ~10 boots here)."""
+    return run.returncode not in (0, None) and "qemu-system-x86_64:" in run.output
+
+
 def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path) -> GuestRun:
     """Boot the sched_ext kernel and run `command` in it (host root shared read-only)."""
     rwdir.mkdir(parents=True, exist_ok=True)
