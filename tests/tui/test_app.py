@@ -359,3 +359,16 @@ async def test_n_with_nothing_else_installed_says_so():
         await wait_for(pilot, lambda: any("no other scheduler" in n.message for n in app._notifications))
         assert not isinstance(app.screen, ConfirmScreen)
         assert switcher.calls == []
+
+
+async def test_a_single_cpu_machine():
+    app = replay_app(count=3, nr_cpus=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen >= 1 and not app._dirty)
+        panel = app.query_one(CpuPanel)
+        assert [r.label for r in panel.rows] == ["cpu0"]
+        assert panel.border_subtitle == ""  # one CPU cannot be imbalanced
+        for _ in range(4):
+            await pilot.press("g")
+            assert len(panel.rows) == 1
+        assert "(to)" in shown(app.query_one(MigrationsPanel))  # a 1x1 heat map
