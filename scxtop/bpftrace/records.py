@@ -38,6 +38,17 @@ class MapEntry:
         return tuple(self.key.split(",", n - 1)) if n > 1 else (self.key,)
 
 
+def by_int_key(entries: tuple[MapEntry, ...] | list[MapEntry]) -> dict[int, Value]:
+    """Entries of a map keyed by one integer (a CPU, a tid), as {key: value}; other keys skipped."""
+    out: dict[int, Value] = {}
+    for e in entries:
+        try:
+            out[int(e.key)] = e.value
+        except ValueError:
+            continue
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class MapRecord:
     name: str

@@ -19,7 +19,7 @@ import psutil
 
 from scxtop.bpftrace import BpftraceProcess, Tick, build, find_bpftrace, kernel_types, ticks, tracefs_mounted
 from scxtop.bpftrace.errors import BpftraceError
-from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord
+from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
 from scxtop.chains import build_chains
 from scxtop.model import CpuStats, LatencyBucket, LatencyHistogram, MigrationPair, Migrator, Sample
 from scxtop.sched_ext.state import read_state
@@ -59,14 +59,7 @@ def bpf_unavailable_reason() -> str | None:
 
 
 def _per_cpu(entries: tuple[MapEntry, ...]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for e in entries:
-        if isinstance(e.value, int | float):
-            try:
-                out[int(e.key)] = e.value
-            except ValueError:
-                continue
-    return out
+    return {k: v for k, v in by_int_key(entries).items() if isinstance(v, int | float)}
 
 
 def _pairs(entries: tuple[MapEntry, ...]) -> tuple[MigrationPair, ...]:

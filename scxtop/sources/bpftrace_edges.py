@@ -8,10 +8,9 @@ gets an edge too, so chains do not stop short.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scxtop.bpftrace.records import MapEntry
+from scxtop.bpftrace.records import MapEntry, by_int_key
 from scxtop.model import BlockedEdge, OwnerState, TaskRef
 
 U64 = (1 << 64) - 1
@@ -65,41 +64,31 @@ class EdgeInfo:
         )
 
 
-def _by_tid(entries: Iterable[MapEntry]) -> dict[int, object]:
-    out: dict[int, object] = {}
-    for e in entries:
-        try:
-            out[int(e.key)] = e.value
-        except ValueError:
-            continue
-    return out
-
-
 def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
-def live_edges(now_ns: int, since: Iterable[MapEntry], info: Iterable[MapEntry]) -> list[BlockedEdge]:
-    starts = _by_tid(since)
+def live_edges(now_ns: int, since: tuple[MapEntry, ...], info: tuple[MapEntry, ...]) -> list[BlockedEdge]:
+    starts = by_int_key(since)
     edges = []
-    for tid, value in _by_tid(info).items():
+    for tid, value in by_int_key(info).items():
         parsed = EdgeInfo.parse(value)
         if parsed is not None and tid in starts:
             edges.append(parsed.edge(tid, now_ns - _int(starts[tid]), ended=False))
     return edges
 
 
-def ended_edges(last: Iterable[MapEntry], total_ns: Iterable[MapEntry]) -> list[BlockedEdge]:
-    totals = _by_tid(total_ns)
+def ended_edges(last: tuple[MapEntry, ...], total_ns: tuple[MapEntry, ...]) -> list[BlockedEdge]:
+    totals = by_int_key(total_ns)
     edges = []
-    for tid, value in _by_tid(last).items():
+    for tid, value in by_int_key(last).items():
         parsed = EdgeInfo.parse(value)
         if parsed is not None:
             edges.append(parsed.edge(tid, _int(totals.get(tid, 0)), ended=True))
     return edges
 
 
-def owners_blocked_elsewhere(info: Iterable[MapEntry], live: list[BlockedEdge]) -> list[BlockedEdge]:
+def owners_blocked_elsewhere(info: tuple[MapEntry, ...], live: list[BlockedEdge]) -> list[BlockedEdge]:
     """Edges for owners whose blocked_on names a mutex but who have no traced wait of their own.
 
     Their owner is known when another traced waiter waits on the same mutex; their wait time is
@@ -108,7 +97,7 @@ def owners_blocked_elsewhere(info: Iterable[MapEntry], live: list[BlockedEdge]) 
     waiting = {e.waiter.tid for e in live}
     owner_of_lock = {e.lock: (e.owner, e.owner_state, e.owner_cpu) for e in live if e.owner is not None}
     extra: dict[int, BlockedEdge] = {}
-    for value in _by_tid(info).values():
+    for value in by_int_key(info).values():
         parsed = EdgeInfo.parse(value)
         if parsed is None or not parsed.owner_blocked_on or parsed.owner_tid <= 0:
             continue
