@@ -150,7 +150,7 @@ class ScxtopApp(App[None]):
         self._check_size(self.size.width, self.size.height)
         self.set_interval(RENDER_TICK, self._render_tick, name="render")
         if self.playback is not None:
-            self.interval = self.playback.samples[0].interval_s or 1.0
+            self.interval = self.playback.typical_interval
             self._restart_replay_timer()
             self._advance_replay()
         else:

@@ -21,6 +21,12 @@ class Playback:
         """Position of the sample on screen; -1 before the first tick."""
         self.paused = False
 
+    @property
+    def typical_interval(self) -> float:
+        """The median recorded interval: the playback period (a CSV's first row spans since start)."""
+        intervals = sorted(s.interval_s for s in self.samples if s.interval_s > 0)
+        return intervals[len(intervals) // 2] if intervals else 1.0
+
     def __len__(self) -> int:
         return len(self.samples)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeSwitcher, wait_for
 from synthetic import HOT_CPU, FixedSource, sample, samples
 from textual.widgets import DataTable, Input
+from tui_helpers import FakeSwitcher, wait_for
 
 from scxtop.model import SchedExtEventKind, SchedExtState
 from scxtop.sched_ext.types import SchedulerEntry

@@ -11,7 +11,7 @@ import os
 
 import psutil
 import pytest
-from conftest import wait_for
+from tui_helpers import wait_for
 from workloads import bpf_skip_reason, flipping_task, pinned_busy_loops
 
 from scxtop.sources import open_source

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from synthetic import samples
 
@@ -30,3 +32,9 @@ def test_pause_step_and_seek_clamp():
 def test_empty_recording_is_refused():
     with pytest.raises(ValueError):
         Playback([])
+
+
+def test_playback_period_is_the_median_interval():
+    items = samples(5)
+    items[0] = replace(items[0], interval_s=17.0)  # a CSV's first row spans from the start
+    assert Playback(items).typical_interval == 1.0

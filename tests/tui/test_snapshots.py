@@ -9,8 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import FakeSwitcher, wait_for
 from synthetic import FixedSource, sample, samples
+from tui_helpers import FakeSwitcher, wait_for
 
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
 from scxtop.sources.replay import load_recording
