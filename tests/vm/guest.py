@@ -243,7 +243,11 @@ def leftovers() -> list[str]:
 
 def main() -> int:
     out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        (out / ".writable").write_text("ok")
+    except OSError as err:  # vng fell back from virtiofs and the share did not mount
+        print(f"guest: share not writable: {err}", flush=True)
+        return 75
     os.environ["PATH"] = f"{BIN}:{os.environ['PATH']}"
     os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
     subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
