@@ -118,6 +118,8 @@ class Probed:
 
 
 class LogCommand:
+    """`scxtop log` as a user runs it; its CPU and its bpftrace child's are measured over the run."""
+
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scxtop", "log", "--source", "bpftrace", "--interval", "1",
@@ -127,10 +129,18 @@ class LogCommand:
         time.sleep(3.0)
         if self.proc.poll() is not None:
             raise RuntimeError(self.proc.stderr.read().decode().strip())
+        self.start_cpu = cpu_seconds(self.proc.pid)
         self.reader_cpu = 0.0
 
+    def bpftrace_pid(self) -> int | None:
+        for children in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            for pid in children.read_text().split():
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "bpftrace":
+                    return int(pid)
+        return None
+
     def close(self) -> None:
-        self.reader_cpu = cpu_seconds(self.proc.pid)
+        self.reader_cpu = cpu_seconds(self.proc.pid) - self.start_cpu
         self.proc.send_signal(2)
         self.proc.wait(timeout=10)
 
@@ -149,6 +159,8 @@ def programs(variants: list[str]) -> dict[str, str | None]:
             out[v] = NAIVE
         elif v == "log":
             out[v] = "log"
+        elif v.endswith(".bt"):
+            out[v] = Path(v).read_text()
         else:
             out[v] = build([v], 1.0, has)
     return out
@@ -171,7 +183,7 @@ def run_variant(program: str | None, loops: int) -> Run:
     if program is None:
         return Run(*messaging(loops))
     probed = LogCommand() if program == "log" else Probed(program)
-    child = probed.proc.pid if program != "log" else None
+    child = probed.bpftrace_pid() if isinstance(probed, LogCommand) else probed.proc.pid
     start_cpu = cpu_seconds(child) if child else 0.0
     runs0, ns0 = bpf_prog_stats(child) if child else (0, 0)
     wall = time.monotonic()

@@ -121,16 +121,17 @@ def test_key_fields_keep_commas_in_the_last_string_field():
 @pytest.mark.parametrize("fixture", ["v0_17_combined.ndjson", "v0_2x_combined.ndjson"])
 def test_recorded_runs_give_one_tick_per_report_and_skip_the_exit_dump(fixture):
     recs = records(fixture)
-    assert isinstance(recs[0], AttachedProbes) and recs[0].count >= 10
+    assert isinstance(recs[0], AttachedProbes) and recs[0].count >= 8
     reports = sum(1 for r in recs if isinstance(r, PrintfRecord) and r.text.startswith("scxtop-tick"))
-    csw_maps = sum(1 for r in recs if isinstance(r, MapRecord) and r.name == "@csw")
-    got = list(ticks(recs))
+    rq_maps = sum(1 for r in recs if isinstance(r, MapRecord) and r.name == "@rq_samples")
+    got = [t for t in ticks(recs) if not t.baseline]
     assert len(got) == reports
-    assert csw_maps > reports  # bpftrace printed @csw once more at exit...
-    counted = sum(e.value for t in got for e in t.entries("@csw"))
-    in_reports = sum(e.value for t in got for e in t.maps["@csw"].entries)
+    assert rq_maps > reports  # bpftrace printed @rq_samples once more at exit...
+    counted = sum(e.value for t in got for e in t.entries("@rq_samples"))
+    in_reports = sum(e.value for t in got for e in t.maps["@rq_samples"].entries)
     assert counted == in_reports  # ...and that dump is not counted
     assert all(t.nsecs > 0 for t in got)
+    assert sum(1 for t in ticks(recs) if t.baseline) == 1
 
 
 def test_both_generations_of_the_recording_parse_to_the_same_ticks():
@@ -425,20 +426,25 @@ def fixture_samples(name: str):
     from scxtop.sources.bpftrace import BpftraceSource
 
     source = BpftraceSource(1.0)
-    return list(ticks(records(name))), [source.sample(t) for t in ticks(records(name))]
+    reports = [t for t in ticks(records(name)) if not t.baseline]
+    return reports, [s for t in ticks(records(name)) if (s := source.sample(t)) is not None]
 
 
 def test_recorded_reports_become_samples_with_exact_arithmetic():
     got_ticks, samples = fixture_samples("v0_17_combined.ndjson")
     assert len(samples) == len(got_ticks) >= 3
+    (base,) = [t for t in ticks(records("v0_17_combined.ndjson")) if t.baseline]
+    switches = {int(e.key): e.value for e in base.entries("@switches")}
     for tick, sample in zip(got_ticks, samples, strict=True):
         sums = {int(e.key): e.value for e in tick.entries("@rq_sum")}
         counts = {int(e.key): e.value for e in tick.entries("@rq_samples")}
-        csw = {int(e.key): e.value for e in tick.entries("@csw")}
+        now = {int(e.key): e.value for e in tick.entries("@switches")}
+        csw = {cpu: now.get(cpu, before) - before for cpu, before in switches.items()}
+        switches.update(now)
         pairs = {tuple(map(int, e.key.split(","))): e.value for e in tick.entries("@mig")}
         for cpu in sample.cpus:
             assert cpu.rq == pytest.approx(sums.get(cpu.cpu, 0) / max(counts.values()))
-            assert cpu.csw == csw.get(cpu.cpu, 0)
+            assert cpu.csw == csw[cpu.cpu] and cpu.csw > 0
             assert cpu.mig_in == sum(n for (_, d), n in pairs.items() if d == cpu.cpu)
             assert cpu.mig_out == sum(n for (s, _), n in pairs.items() if s == cpu.cpu)
             assert cpu.rq_scx is None  # recorded on a kernel without sched_ext

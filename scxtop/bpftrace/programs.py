@@ -9,7 +9,8 @@ other kernels:
 A file's report block (`interval:s:1 { print ... clear ... }`) prints its maps each second.
 `combine` joins several files into one program with one report block at the requested interval,
 bracketed by `scxtop-tick <nsecs>` / `scxtop-end` printf lines, so a reader can tell the
-periodic reports from the maps bpftrace prints again at exit.
+periodic reports from the maps bpftrace prints again at exit. A file may print a baseline
+report early, bracketed by `scxtop-base <nsecs>` / `scxtop-end` (counters to take differences from).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import scxtop
 from scxtop.bpftrace.merge import merge, parse_blocks
 
 TICK = "scxtop-tick"
+BASE = "scxtop-base"
 END = "scxtop-end"
 
 _WITH = re.compile(r"^(?P<indent>\s*)//@ with (?P<feature>[^:]+):\s?(?P<code>.*)$")

@@ -113,6 +113,7 @@ class BpftraceSource:
         self._lock = threading.Lock()
         self._running_interval = interval_s
         self._prev_tick_ns: int | None = None
+        self._switches: dict[int, float] = {}  # rq->nr_switches per CPU at the last report
         self._cpu_times = psutil.cpu_times(percpu=True)
         self._started = time.monotonic()
 
@@ -144,7 +145,9 @@ class BpftraceSource:
             except StopIteration:
                 return
             for tick in ticks(proc.records()):
-                yield self.sample(tick)
+                sample = self.sample(tick)
+                if sample is not None:
+                    yield sample
                 if self.interval_s != self._running_interval or self._closed.is_set():
                     break
             proc.stop()
@@ -167,7 +170,8 @@ class BpftraceSource:
 
     def _cpus(self, tick: Tick, duration_s: float, mig: tuple[MigrationPair, ...]) -> tuple[CpuStats, ...]:
         rq_sum, rq_n = _per_cpu(tick.entries("@rq_sum")), _per_cpu(tick.entries("@rq_samples"))
-        rq_max, csw = _per_cpu(tick.entries("@rq_max")), _per_cpu(tick.entries("@csw"))
+        rq_max = _per_cpu(tick.entries("@rq_max"))
+        csw = self._switch_deltas(_per_cpu(tick.entries("@switches")))
         rq_scx = _per_cpu(tick.entries("@rq_scx_sum"))
         # The 99 Hz timer skips an idle CPU (NOHZ), so an idle CPU has fewer samples: those it
         # missed were 0. Every CPU shares one window (print and clear run once for all), so the
@@ -185,14 +189,31 @@ class BpftraceSource:
                 rq_scx=rq_scx.get(cpu, 0) / samples if self.has_scx else None,
                 util=busy_percent(before[cpu], times[cpu]) if cpu < min(len(before), len(times)) else None,
                 freq_mhz=read_freq_mhz(cpu),
-                csw=int(csw.get(cpu, 0)),
+                csw=csw.get(cpu),
                 mig_in=sum(p.count for p in mig if p.dst == cpu),
                 mig_out=sum(p.count for p in mig if p.src == cpu),
             ))
         return tuple(cpus)
 
-    def sample(self, tick: Tick) -> Sample:
-        """The Sample for one report."""
+    def _switch_deltas(self, counters: dict[int, float]) -> dict[int, int | None]:
+        """Switches since the last report from the cumulative rq->nr_switches; None before a
+        CPU's first reading (the first sample), 0 for a CPU with no new reading (idle)."""
+        deltas: dict[int, int | None] = {}
+        for cpu in range(self.ncpu):
+            before, now = self._switches.get(cpu), counters.get(cpu)
+            if before is None:
+                deltas[cpu] = None
+            else:
+                deltas[cpu] = max(0, int(now - before)) if now is not None else 0
+            if now is not None:
+                self._switches[cpu] = now
+        return deltas
+
+    def sample(self, tick: Tick) -> Sample | None:
+        """The Sample for one report; None for a baseline report (it only primes the counters)."""
+        if tick.baseline:
+            self._switch_deltas(_per_cpu(tick.entries("@switches")))
+            return None
         duration = self._duration_s(tick)
         mig = _pairs(tick.entries("@mig"))
         live = live_edges(tick.nsecs, tick.entries("@mutex_since"), tick.entries("@mutex_edge"))
