@@ -186,3 +186,15 @@ def test_bpftrace_dies_when_the_source_process_is_sigkilled():
         parent.kill()
         parent.wait()
     assert wait_gone(child)
+
+
+def test_close_while_bpftrace_is_starting_ends_the_stream_quietly():
+    """A dashboard quitting during the slow start: no error, nothing left behind."""
+    import threading
+
+    source = BpftraceSource(1.0)
+    closer = threading.Timer(0.05, source.close)
+    closer.start()
+    assert list(source.samples()) == []
+    closer.join()
+    assert bpftrace_children() == []

@@ -160,14 +160,18 @@ class BpftraceProcess:
         if not self._stopping and self.proc.returncode != 0:
             raise classify_stderr(self.stderr_text(), self.proc.returncode)
 
-    def wait_attached(self) -> AttachedProbes:
-        """Block until the probes are attached (the first record), or raise why they were not."""
+    def wait_attached(self) -> AttachedProbes | None:
+        """Block until the probes are attached (the first record), or raise why they were not.
+
+        None when stop() was called meanwhile (from another thread)."""
         for record in self.records():
             if isinstance(record, AttachedProbes):
                 return record
             if isinstance(record, ErrorRecord):
                 self.stop()
                 raise BpftraceError(f"bpftrace: {record.message}")
+        if self._stopping:
+            return None
         raise classify_stderr(self.stderr_text(), self.proc.returncode)
 
     def stop(self, grace_s: float = 3.0) -> int | None:

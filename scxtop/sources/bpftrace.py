@@ -125,24 +125,23 @@ class BpftraceSource:
     def program(self, interval_s: float | None = None) -> str:
         return build(PROBES, interval_s or self.interval_s, self._has)
 
-    def _start(self) -> BpftraceProcess:
+    def _start(self) -> BpftraceProcess | None:
+        """A running bpftrace with the current interval; None when closed meanwhile."""
         self._running_interval = self.interval_s
         self._prev_tick_ns = None
         with self._lock:
             if self._closed.is_set():
-                raise StopIteration
+                return None
             self._proc = BpftraceProcess(self.program(self._running_interval), binary=self.binary)
-        self._proc.wait_attached()
-        return self._proc
+        return self._proc if self._proc.wait_attached() is not None else None
 
     def samples(self) -> Iterator[Sample]:
         """One Sample per report until close(); restarts bpftrace when interval_s changes."""
         self._started = time.monotonic()
         self._cpu_times = psutil.cpu_times(percpu=True)
         while not self._closed.is_set():
-            try:
-                proc = self._start()
-            except StopIteration:
+            proc = self._start()
+            if proc is None:
                 return
             for tick in ticks(proc.records()):
                 sample = self.sample(tick)
