@@ -108,8 +108,11 @@ class DirectBackend:
             if found is not None:
                 holder, args = candidate, found
                 break
-        if holder is None and len(holders) == 1:
-            holder = holders[0]
+        if holder is None:
+            # Other struct_ops users exist (BPF TCP congestion control): only a lone `scx*` holder
+            # is taken for the scheduler, never a guess among several.
+            named = [h for h in holders if any(Path(a).name.startswith("scx") for a in h.argv[:2])]
+            holder = named[0] if len(named) == 1 else None
         return Running(
             name=entry.name if entry else state.ops,
             ops=state.ops,
