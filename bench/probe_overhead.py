@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -87,13 +88,17 @@ def bpf_stats(enabled: bool):
     """Turn on the kernel's per-program run-time accounting for the run (it costs ~20 ns per run)."""
     knob = Path("/proc/sys/kernel/bpf_stats_enabled")
     old = knob.read_text().strip()
-    if enabled:
-        knob.write_text("1")
+    if not enabled:
+        yield
+        return
+    # A SIGTERM must not leave the (system-wide) knob on: turn it into an exception.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    knob.write_text("1")
     try:
         yield
     finally:
-        if enabled:
-            knob.write_text(old)
+        knob.write_text(old)
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Probed:
