@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from scxtop.model import SchedExtState
 from scxtop.sched_ext import discovery, safety
 from scxtop.sched_ext.config import parse
 from scxtop.sched_ext.errors import SwitchError
@@ -97,16 +98,18 @@ def test_ops_matches(name, ops, match):
 def test_merge_puts_default_first_config_before_path_and_marks_running(bins):
     a, _ = bins
     cfg = parse(f'[[scheduler]]\nname = "scx_alpha"\nprogram = "{a}/scx_alpha"\nargs = ["-k"]\n')
-    entries = discovery.merge(
-        discovery.config_schedulers(cfg), discovery.path_schedulers(str(a)),
-        running_ops="alpha_1.2", last_switch={"scx_beta": 123.0},
-    )  # fmt: skip
-    assert [(e.name, e.origin, e.running) for e in entries] == [
-        (DEFAULT_SCHEDULER, "default", False), ("scx_alpha", "config", True), ("scx_beta", "path", False),
+    entries = discovery.merge(discovery.config_schedulers(cfg), discovery.path_schedulers(str(a)))
+    assert [(e.name, e.origin) for e in entries] == [
+        (DEFAULT_SCHEDULER, "default"), ("scx_alpha", "config"), ("scx_beta", "path"),
     ]  # fmt: skip
     assert entries[1].args == ("-k",)
-    assert entries[2].last_switch == 123.0
-    assert discovery.merge(running_ops=None)[0].running is True
+    on = SchedExtState(supported=True, state="enabled", ops="alpha_1.2")
+    marked = discovery.mark(entries, on, {"scx_beta": 123.0})
+    assert [e.running for e in marked] == [False, True, False]
+    assert [e.last_switch for e in marked] == [None, None, 123.0]
+    off = SchedExtState(supported=True, state="disabled")
+    assert [e.running for e in discovery.mark(entries, off, {})] == [True, False, False]
+    assert not any(e.running for e in discovery.mark(entries, SchedExtState(supported=False), {}))
 
 
 def test_find_entry_accepts_short_names_and_lists_choices(bins):

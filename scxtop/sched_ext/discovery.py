@@ -11,6 +11,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from scxtop.model import SchedExtState
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.errors import SwitchError
 from scxtop.sched_ext.safety import unsafe_reason
@@ -60,26 +61,26 @@ def config_schedulers(config: Config) -> list[SchedulerEntry]:
     ]
 
 
-def merge(
-    *groups: list[SchedulerEntry],
-    running_ops: str | None = None,
-    last_switch: dict[str, float] | None = None,
-) -> list[SchedulerEntry]:
+def merge(*groups: list[SchedulerEntry]) -> list[SchedulerEntry]:
     """`default` first, then each group in order; a name seen earlier wins."""
     default = SchedulerEntry(DEFAULT_SCHEDULER, None, origin="default")
     entries: dict[str, SchedulerEntry] = {DEFAULT_SCHEDULER: default}
     for group in groups:
         for entry in group:
             entries.setdefault(entry.name, entry)
-    last_switch = last_switch or {}
-    return [
-        replace(
-            e,
-            running=ops_matches(e.name, running_ops) if e.name != DEFAULT_SCHEDULER else not running_ops,
-            last_switch=last_switch.get(e.name),
-        )
-        for e in entries.values()
-    ]
+    return list(entries.values())
+
+
+def mark(
+    entries: list[SchedulerEntry], state: SchedExtState, last_switch: dict[str, float]
+) -> list[SchedulerEntry]:
+    """Which entry runs now (none on a kernel without sched_ext) and when each was switched to."""
+    def running(entry: SchedulerEntry) -> bool:
+        if not state.supported:
+            return False
+        return not state.ops if entry.name == DEFAULT_SCHEDULER else ops_matches(entry.name, state.ops)
+
+    return [replace(e, running=running(e), last_switch=last_switch.get(e.name)) for e in entries]
 
 
 def find_entry(entries: list[SchedulerEntry], name: str) -> SchedulerEntry:

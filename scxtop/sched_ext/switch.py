@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.model import SchedExtState
@@ -21,7 +21,7 @@ from scxtop.sched_ext import journal
 from scxtop.sched_ext.backend import Backend, Launch, Running, Started
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.config import load as load_config
-from scxtop.sched_ext.discovery import find_entry, ops_matches
+from scxtop.sched_ext.discovery import find_entry, mark, ops_matches
 from scxtop.sched_ext.errors import SwitchError
 from scxtop.sched_ext.safety import require_root
 from scxtop.sched_ext.state import read_state
@@ -65,17 +65,8 @@ class TransactionSwitcher:
         self.backend = backend.name
 
     def schedulers(self) -> list[SchedulerEntry]:
-        ops = self._read().ops
-        last = journal.last_switch_times(self._run_dir)
-        entries = self._backend.entries()
-        return [
-            replace(
-                e,
-                running=(not ops) if e.name == DEFAULT_SCHEDULER else ops_matches(e.name, ops),
-                last_switch=last.get(e.name),
-            )
-            for e in entries
-        ]
+        """What can be switched to, marked with what runs and when scxtop last switched to each."""
+        return mark(self._backend.entries(), self._read(), journal.last_switch_times(self._run_dir))
 
     # --- waiting on sysfs ---------------------------------------------------------------------
     def _wait(self, done: Callable[[SchedExtState], bool], timeout: float) -> SchedExtState | None:
