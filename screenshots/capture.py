@@ -3,9 +3,10 @@
     sudo .venv/bin/python screenshots/capture.py [OUT.jsonl] [--seconds 30]
 
 The load, from tests/workloads.py, comes in phases so the history sparklines have a shape:
-  0s   a thread flipping its affinity between CPU 0 and 1 (migrations both ways)
-  5s   + three busy loops pinned to CPU 1 (one overloaded runqueue)
-  10s  + four processes contending on one pipe's mutex (blocked-on edges)
+  0s   nothing of ours (the baseline)
+  5s   three busy loops pinned to CPU 1 (one overloaded runqueue next to a quieter one)
+  15s  + a process flipping its affinity between CPU 0 and 1 (migrations both ways)
+  25s  + four processes contending on one pipe's mutex (blocked-on edges)
 Every workload process is killed and reaped at the end, whatever happens.
 """
 
@@ -35,10 +36,11 @@ def capture(out: Path, seconds: float, interval: float) -> None:
     )
     try:
         with contextlib.ExitStack() as load:
-            load.enter_context(flipping_task((0, 1), 0.002))
             time.sleep(5)
             load.enter_context(pinned_busy_loops(cpu=1, count=3))
-            time.sleep(5)
+            time.sleep(10)
+            load.enter_context(flipping_task((0, 1), 0.002))
+            time.sleep(10)
             load.enter_context(pipe_writers(writers=4))
             log.wait(timeout=seconds + 30)
     finally:
@@ -52,7 +54,7 @@ def capture(out: Path, seconds: float, interval: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     capture(args.out, args.seconds, args.interval)

@@ -2,21 +2,23 @@
 
     .venv/bin/python screenshots/make.py [RECORDING] [--out screenshots/]
 
-It opens `scxtop replay` headless at 140x45, seeks to the most telling sample (the one with the
-most blocked chains, then the busiest migrations), and saves the whole dashboard, each panel
-maximised, the CPU panel grouped by LLC, and the help screen.
+It opens `scxtop replay` headless at 140x45 and saves the whole dashboard, each panel maximised,
+the CPU panel grouped by LLC, and the help screen, each at the sample that shows its subject best
+(most chains, widest runqueue gap, most migrations...; see SCORES).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from scxtop.model import Sample
 from scxtop.sources.replay import load_recording
 from scxtop.topology import Grouping
 from scxtop.tui.app import ScxtopApp
+from scxtop.tui.cpu_rows import find_imbalance
 from scxtop.tui.playback import Playback
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +29,25 @@ PANELS = {"cpus": "cpus", "migrations": "migrations", "chains": "chains", "scx":
 """Widget id -> screenshot name."""
 
 
-def telling_index(samples: tuple[Sample, ...]) -> int:
-    """The sample to show: most blocked chains, then most migrations, then the later one."""
-    def score(i: int) -> tuple[int, int, int]:
-        s = samples[i]
-        return (len(s.chains or ()), s.total_migrations or 0, i)
+def _imbalance(s: Sample) -> float:
+    """A flagged imbalance first (one runqueue loaded while another idles), the most even last."""
+    flagged = find_imbalance(s.cpus)
+    return 1000 + flagged.worst_rq if flagged else 0.0
 
-    return max(range(len(samples)), key=score)
+
+SCORES: dict[str, Callable[[Sample], float]] = {
+    "dashboard": lambda s: len(s.chains or ()) * 1000 + (s.total_migrations or 0),
+    "cpus": _imbalance,
+    "migrations": lambda s: s.total_migrations or 0,
+    "chains": lambda s: sum(c.depth for c in s.chains or ()),
+    "sched_ext": lambda s: len(s.scx_events),
+    "tasks": lambda s: len(s.delayed_tasks or ()),
+}
+"""What makes a sample worth showing, per screenshot; ties go to the later sample."""
+
+
+def telling_index(samples: tuple[Sample, ...], shot: str) -> int:
+    return max(range(len(samples)), key=lambda i: (SCORES[shot](samples[i]), i))
 
 
 async def make(recording: Path, out: Path) -> list[Path]:
@@ -47,14 +61,16 @@ async def make(recording: Path, out: Path) -> list[Path]:
 
     async with app.run_test(size=SIZE) as pilot:
         app.set_focus(None)
-        app._replay_jump(telling_index(samples))
+        app._replay_jump(telling_index(samples, "dashboard"))
         await pilot.pause(1.0)  # the footer settles its bindings a moment after focus changes
         save("dashboard")
         for widget_id, name in PANELS.items():
+            app._replay_jump(telling_index(samples, name))
             app.screen.maximize(app.query_one(f"#{widget_id}"))
             await pilot.pause(0.2)
             save(f"panel-{name}")
             app.screen.minimize()
+        app._replay_jump(telling_index(samples, "cpus"))
         while app.grouping is not Grouping.LLC:
             await pilot.press("g")
         await pilot.pause(0.2)
