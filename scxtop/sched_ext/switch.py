@@ -33,6 +33,8 @@ POLL_S = 0.02
 RESTORE_MIN_TIMEOUT_S = 30.0
 """Putting the previous scheduler back matters more than failing fast: wait at least this long."""
 SETTLE_S = 1.0
+GRACE_S = 0.5
+"""How long to wait for a process exit or a kernel log line that trails a state change."""
 """How long a newly enabled scheduler must stay up to count as switched."""
 
 
@@ -105,6 +107,9 @@ class TransactionSwitcher:
             if status is not None:
                 return _Outcome(f"{name} exited with status {status} right after attaching", enabled)
             if state.state != "enabled" or state.enable_seq != enabled.enable_seq:
+                status = _exit_status_soon(started)  # a dying scheduler is unregistered first
+                if status is not None:
+                    return _Outcome(f"{name} exited with status {status} right after attaching", enabled)
                 return _Outcome(f"the kernel disabled {name} right after enabling it", enabled)
         return _Outcome(None, enabled, enabled_at)
 
@@ -243,13 +248,25 @@ class TransactionSwitcher:
 
 
 
-def _kernel_reason(log: KernelLog, name: str) -> str:
-    """' (kernel: <reason>)' from the kernel log's disable line for `name`, if there is one."""
-    for line in reversed(log.new_lines()):
-        disable = parse_disable(line)
-        if disable and ops_matches(name, disable.ops):
-            return f" (kernel: {disable.reason})"
-    return ""
+def _exit_status_soon(started: Started, wait_s: float = GRACE_S) -> int | None:
+    deadline = time.monotonic() + wait_s
+    while (status := started.exit_status()) is None and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    return status
+
+
+def _kernel_reason(log: KernelLog, name: str, wait_s: float = GRACE_S) -> str:
+    """' (kernel: <reason>)' from the kernel log's disable line for `name`, if there is one
+    (it can trail the state change by a moment)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        for line in reversed(log.new_lines()):
+            disable = parse_disable(line)
+            if disable and ops_matches(name, disable.ops):
+                return f" (kernel: {disable.reason})"
+        if not log.available or time.monotonic() >= deadline:
+            return ""
+        time.sleep(POLL_S)
 
 
 def make_switcher(config: Config | None = None, bus_address: str | None = None) -> TransactionSwitcher:
