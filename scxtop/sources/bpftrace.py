@@ -31,7 +31,8 @@ PROFILE_HZ = 99  # runqueue.bt's sampling rate
 CAP_PERFMON, CAP_BPF, CAP_SYS_ADMIN = 38, 39, 21
 
 
-def _effective_caps() -> int:
+def effective_caps() -> int:
+    """This process's effective capability bits (CapEff in /proc/self/status); 0 if unreadable."""
     try:
         for line in open("/proc/self/status"):  # noqa: SIM115
             if line.startswith("CapEff:"):
@@ -43,7 +44,7 @@ def _effective_caps() -> int:
 
 def bpf_unavailable_reason() -> str | None:
     """Why the bpftrace source cannot run here, in one line naming the fix; None when it can."""
-    caps = _effective_caps()
+    caps = effective_caps()
     privileged = os.geteuid() == 0 or (
         caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON)
     ) or caps & (1 << CAP_SYS_ADMIN)
