@@ -1,9 +1,10 @@
 """Probe overhead: each load run bare, under plain bpftrace (the reference) and under `scxtop log`,
 in interleaved rounds (the variant order rotates every round), so drift on this shared machine
 hits every variant alike. Reported: median runtime, ratio of medians, median of the per-round
-paired ratios, the load's own CPU time and its ratio (the probes' cost lands there, and it is
-steadier than the runtime on a shared machine), the context-switch (and migration) rate, and
-what the observers burned meanwhile.
+paired ratios (a second bare variant, A/A, shows how far apart two identical runs land), the
+load's own CPU time and its ratio (the probes' cost lands there, and it is steadier than the
+runtime on a shared machine), the context-switch (and migration) rate, and what the observers
+burned meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from table import Table, median, spread
 
 VARIANTS = {
     "bare": ("bare", 1.0),
+    "bare again (A/A)": ("bare", 1.0),
     "plain bpftrace": ("plain", 1.0),
     "scxtop log 1s": ("log", 1.0),
     "scxtop log 0.1s": ("log", 0.1),

@@ -38,7 +38,7 @@ from table import Table, as_json, as_markdown, as_text
 
 from scxtop.sources.bpftrace import bpf_unavailable_reason
 
-MAIN_VARIANTS = ("bare", "plain bpftrace", "scxtop log 1s", "scxtop log 0.1s")
+MAIN_VARIANTS = ("bare", "bare again (A/A)", "plain bpftrace", "scxtop log 1s", "scxtop log 0.1s")
 SCALE_VARIANTS = ("bare", "plain bpftrace", "scxtop log 1s")
 
 
