@@ -129,24 +129,35 @@ class ScxtopApp(App[None]):
         return self.screen_stack[0]
 
     def compose(self) -> ComposeResult:
+        # Kept as attributes: the timers update them directly, whichever screen is on top and
+        # even while the app is tearing down (a query would find nothing then).
+        self.cpu_panel = CpuPanel(id="cpus")
+        self.scx_panel = SchedExtPanel(id="scx")
+        self.migrations_panel = MigrationsPanel(id="migrations")
+        self.chains_panel = ChainsPanel(id="chains")
+        self.tasks_panel = TasksPanel(id="tasks")
+        self.filter_box = Input(placeholder="filter tasks by name (enter to keep, escape to close)",
+                                id="filter")
+        self.status_line = StatusLine(id="status")
+        self.too_small_notice = TooSmall(id="too-small")
         with Vertical(id="dashboard"):
             with Horizontal(id="top"):
-                yield CpuPanel(id="cpus")
+                yield self.cpu_panel
                 with Vertical(id="side"):
-                    yield SchedExtPanel(id="scx")
-                    yield MigrationsPanel(id="migrations")
+                    yield self.scx_panel
+                    yield self.migrations_panel
             with Horizontal(id="bottom"):
-                yield ChainsPanel(id="chains")
-                yield TasksPanel(id="tasks")
-            yield Input(placeholder="filter tasks by name (enter to keep, escape to close)", id="filter")
-            yield StatusLine(id="status")
-        yield TooSmall(id="too-small")
+                yield self.chains_panel
+                yield self.tasks_panel
+            yield self.filter_box
+            yield self.status_line
+        yield self.too_small_notice
         yield Footer()
 
     def on_mount(self) -> None:
-        self._main.query_one("#scx").border_title = "sched_ext"
-        self._main.query_one("#migrations").border_title = "Migrations"
-        self._main.query_one("#chains").border_title = "Blocked chains"
+        self.scx_panel.border_title = "sched_ext"
+        self.migrations_panel.border_title = "Migrations"
+        self.chains_panel.border_title = "Blocked chains"
         self._check_size(self.size.width, self.size.height)
         self.set_interval(RENDER_TICK, self._render_tick, name="render")
         if self.playback is not None:
@@ -164,7 +175,7 @@ class ScxtopApp(App[None]):
         small = too_small(width, height)
         self._main.set_class(small, "-too-small")
         if small:
-            self._main.query_one(TooSmall).explain(width, height)
+            self.too_small_notice.explain(width, height)
 
     # ---- collection (live) --------------------------------------------------------------
 
@@ -231,17 +242,19 @@ class ScxtopApp(App[None]):
         """Draw every panel from the latest sample (also what the benchmark times)."""
         self._dirty = False
         sample = self.latest
+        if not self.cpu_panel.is_attached:
+            return  # a timer that fired while the app tears the dashboard down
         if sample is None:
             self._show_status()
             return
         with self.batch_update():
             imbalance = find_imbalance(sample.cpus)
             rows = build_rows(sample, self.grouping, self.topology, self.history, imbalance)
-            self._main.query_one(CpuPanel).show(rows, self.grouping, imbalance)
-            self._main.query_one(MigrationsPanel).show(sample)
-            self._main.query_one(ChainsPanel).show(sample)
-            self._main.query_one(TasksPanel).show(sample)
-            self._main.query_one(SchedExtPanel).show(sample.scx, self.timeline.events, self.switch_lines)
+            self.cpu_panel.show(rows, self.grouping, imbalance)
+            self.migrations_panel.show(sample)
+            self.chains_panel.show(sample)
+            self.tasks_panel.show(sample)
+            self.scx_panel.show(sample.scx, self.timeline.events, self.switch_lines)
             self._show_status()
 
     def _show_status(self) -> None:
@@ -254,7 +267,7 @@ class ScxtopApp(App[None]):
         status = Status.of(self.latest, **extra) if self.latest else Status(**extra)
         if self.latest is None and self.source_factory is not None:
             status = Status(source="waiting for the first sample", **extra)
-        self._main.query_one(StatusLine).show(status)
+        self.status_line.show(status)
 
     def _position(self) -> str:
         if self.playback is None:
@@ -316,7 +329,8 @@ class ScxtopApp(App[None]):
         if action in REPLAY_ONLY and self.playback is None:
             return False
         if action == "close_filter":
-            return bool(self._main.query_one("#filter", Input).display)
+            box = getattr(self, "filter_box", None)  # asked before compose, too
+            return bool(box is not None and box.display)
         return not (action in LIVE_ONLY and self.playback is not None)
 
     def action_toggle_pause(self) -> None:
@@ -340,20 +354,20 @@ class ScxtopApp(App[None]):
         self.refresh_dashboard()
 
     def action_filter(self) -> None:
-        box = self._main.query_one("#filter", Input)
+        box = self.filter_box
         box.display = True
         box.focus()
         self.refresh_bindings()
 
     def action_close_filter(self) -> None:
-        box = self._main.query_one("#filter", Input)
+        box = self.filter_box
         if box.display:
             box.display = False
-            self._main.query_one(TasksPanel).focus()
+            self.tasks_panel.focus()
             self.refresh_bindings()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self._main.query_one(TasksPanel).name_filter = event.value.strip()
+        self.tasks_panel.name_filter = event.value.strip()
         self.refresh_dashboard()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from synthetic import HOT_CPU, FixedSource, sample, samples
 from textual.widgets import DataTable, Input
@@ -184,6 +186,7 @@ async def test_question_mark_opens_help_listing_the_keys():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        await wait_for(pilot, lambda: "Quit" in shown(app.screen.query_one("Vertical")))
         text = shown(app.screen.query_one("Vertical"))
         for description in ("Quit", "Pause", "Group", "Filter", "Scheduler", "Next sched"):
             assert description in text
@@ -269,6 +272,7 @@ async def test_switch_keys_without_a_switcher_say_so():
 async def test_a_failing_source_becomes_a_notification_and_is_retried():
     good = FixedSource(samples(2))
     attempts = []
+    retry_seen = threading.Event()
 
     def factory(interval):
         attempts.append(interval)
@@ -276,13 +280,16 @@ async def test_a_failing_source_becomes_a_notification_and_is_retried():
             raise SourceError(
                 "bpftrace exited: tracefs not mounted: mount -t tracefs nodev /sys/kernel/tracing"
             )
+        retry_seen.wait(timeout=60)  # recover only once the test has seen the retry on screen
         return good
 
     app = ScxtopApp(source_factory=factory, topology=synthetic_topology(4),
                     backoff=Backoff(first=0.2, cap=0.4))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "retrying in" in shown(app.query_one(StatusLine)))
+        await wait_for(pilot, lambda: "retrying in 0.4s (attempt 2)" in shown(app.query_one(StatusLine)))
+        assert "tracefs not mounted" in shown(app.query_one(StatusLine))
         assert any("tracefs not mounted" in n.message for n in app._notifications)
+        retry_seen.set()
         await wait_for(pilot, lambda: app.samples_seen == 2)
         assert len(attempts) == 3
         await wait_for(pilot, lambda: "retrying" not in shown(app.query_one(StatusLine)))
@@ -339,14 +346,12 @@ async def test_any_terminal_size_is_survived(size):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.samples_seen >= 1)
         await pilot.resize_terminal(*size)
-        await pilot.pause(0.2)
         small = size[0] < 80 or size[1] < 24
-        assert app.screen.has_class("-too-small") == small
+        await wait_for(pilot, lambda: app.size == size and app.screen.has_class("-too-small") == small)
         if small:
             assert f"this one is {size[0]}x{size[1]}" in str(app.query_one("#too-small").render())
         await pilot.resize_terminal(*SIZE)
-        await pilot.pause(0.1)
-        assert not app.screen.has_class("-too-small")
+        await wait_for(pilot, lambda: not app.screen.has_class("-too-small"))
 
 
 async def test_n_with_nothing_else_installed_says_so():
