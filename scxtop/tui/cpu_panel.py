@@ -17,7 +17,7 @@ from textual.strip import Strip
 
 from scxtop.topology import Grouping
 from scxtop.tui.cpu_rows import CpuRow, Imbalance, Rows
-from scxtop.tui.sparkline import bar, cpu_ranges, rate, sparkline
+from scxtop.tui.sparkline import bar, rate, sparkline
 
 BAR_WIDTH = 8
 
@@ -34,17 +34,13 @@ class Column:
     right: bool = True
 
 
-def _label(row: CpuRow) -> str:
-    return row.label if len(row.cpus) == 1 else f"{row.label} {cpu_ranges(row.cpus)}"
-
-
 def _bar_column(width: int) -> Column:
     return Column("", width, lambda r: "", right=False)  # drawn separately
 
 
 def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
     """Fixed columns, with the history sparkline taking what the panel has left (6..40 cells)."""
-    label = Column("group cpus" if grouped else "CPU", 12 if grouped else 7, _label, right=False)
+    label = Column("group cpus" if grouped else "CPU", 12 if grouped else 7, lambda r: r.label, right=False)
     fixed = (
         Column("scx", 5, lambda r: _num(r.rq_scx, ".1f")),
         Column("util%", 5, lambda r: _num(r.util, ".0f")),

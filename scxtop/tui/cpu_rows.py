@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from scxtop.model import CpuStats, Sample
 from scxtop.topology import Grouping, Topology
+from scxtop.tui.sparkline import cpu_ranges
 
 HISTORY = 60
 """Samples of runqueue history kept per CPU (the sparkline shows the newest that fit)."""
@@ -157,7 +158,7 @@ class Rows(Sequence[CpuRow]):
         else:
             by_cpu = {s.cpu: s for s in stats}
             self._groups = [
-                (f"{grouping.value}{gid}", tuple(by_cpu[c] for c in members))
+                (f"{grouping.value}{gid} {cpu_ranges(members)}", tuple(by_cpu[c] for c in members))
                 for gid, members in topology.groups(grouping, by_cpu).items()
             ]
         self._built: dict[int, CpuRow] = {}

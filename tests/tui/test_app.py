@@ -146,11 +146,11 @@ async def test_g_cycles_grouping_with_group_sums():
         for _ in range(4):
             await pilot.press("g")
             seen[app.grouping] = [r.label for r in panel.rows]
-        assert seen[Grouping.CORE] == ["core0", "core1"]
-        assert seen[Grouping.LLC] == ["llc0"] and seen[Grouping.NODE] == ["node0"]
+        assert seen[Grouping.CORE] == ["core0 0-1", "core1 2-3"]
+        assert seen[Grouping.LLC] == ["llc0 0-3"] and seen[Grouping.NODE] == ["node0 0-3"]
         assert seen[Grouping.CPU] == ["cpu0", "cpu1", "cpu2", "cpu3"]
         await pilot.press("g")
-        assert "0-1" in shown(panel)  # grouped rows name their members
+        assert "core0 0-1" in shown(panel)  # grouped rows name their members
 
 
 async def test_slash_filters_tasks_by_name():
@@ -375,5 +375,5 @@ async def test_a_single_cpu_machine():
         assert panel.border_subtitle == ""  # one CPU cannot be imbalanced
         for _ in range(4):
             await pilot.press("g")
-            assert len(panel.rows) == 1
+            assert len(panel.rows) == 1 and panel.rows[0].label.endswith("0")
         assert "(to)" in shown(app.query_one(MigrationsPanel))  # a 1x1 heat map
