@@ -80,8 +80,10 @@ class ScxtopApp(App[None]):
         Binding("comma", "step(-1)", "Back", key_display=",", id="replay.back"),
         Binding("right_square_bracket", "seek(1)", "Seek +10", key_display="]", id="replay.forward"),
         Binding("left_square_bracket", "seek(-1)", "Seek -10", key_display="[", id="replay.rewind"),
-        Binding("home", "seek_start", "Start", show=False, id="replay.start"),
-        Binding("end", "seek_end", "End", show=False, id="replay.end"),
+        # priority: in a replay home/end seek even when a scrolling panel has focus; live, the
+        # action is refused (check_action) and the key falls through to the panel's scrolling
+        Binding("home", "seek_start", "Start", show=False, priority=True, id="replay.start"),
+        Binding("end", "seek_end", "End", show=False, priority=True, id="replay.end"),
         Binding("escape", "close_filter", "Close filter", id="filter.close"),
     ]
 
@@ -376,7 +378,7 @@ class ScxtopApp(App[None]):
     def action_help(self) -> None:
         extra = ""
         if self.playback is not None:
-            extra = "Replay: space pauses, . and , step, [ and ] seek by 10, home/end jump."
+            extra = "Replay: space pauses, . and , step, [ and ] seek by 10, home/end jump to start/end."
         self.push_screen(HelpScreen(self._visible_bindings(), extra))
 
     def _visible_bindings(self) -> list[Any]:

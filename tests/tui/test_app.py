@@ -310,7 +310,7 @@ async def test_replay_steps_and_seeks():
         assert app.playback.index == max(0, start - 1) + 10
         await pilot.press("left_square_bracket")
         assert app.playback.index == max(0, start - 1)
-        app.set_focus(None)  # home/end scroll a focused table or panel; the app seeks otherwise
+        app.query_one(CpuPanel).focus()  # replay's home/end win over the panel's scrolling
         await pilot.press("end")
         assert app.playback.index == 29 and app.latest.elapsed_s == 30.0
         assert "30/30" in shown(app.query_one(StatusLine))
@@ -328,13 +328,15 @@ async def test_replay_plays_by_itself_and_hides_switch_keys():
 
 
 async def test_1024_cpus_scroll_without_a_widget_per_cpu():
-    app = replay_app(count=2, nr_cpus=1024)
+    source = FixedSource(samples(2, 1024))
+    app = ScxtopApp(source_factory=lambda interval: source, topology=synthetic_topology(1024))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(app.query_one(CpuPanel).rows) == 1024)
+        await wait_for(pilot, lambda: app.samples_seen == 2 and len(app.query_one(CpuPanel).rows) == 1024)
         panel = app.query_one(CpuPanel)
         assert len(panel.children) == 0
-        panel.scroll_end(animate=False)
-        await pilot.pause(0.1)
+        panel.focus()
+        await pilot.press("end")  # live, end is the panel's own: scroll to the last CPU
+        await wait_for(pilot, lambda: "cpu1023" in shown(panel))
         assert "cpu1023" in shown(panel)
         assert "cpu0 " not in shown(panel)
         assert lines(panel)[1].lstrip("│ ").startswith("CPU")  # header stays at the top

@@ -65,7 +65,7 @@ def test_grouped_by_core_on_64_cpus_at_80x24(snap_compare):
     async def run_before(pilot) -> None:
         await _at(4)(pilot)
         await pilot.press("g")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: pilot.app.grouping.value == "core")
 
     assert snap_compare(_replay(samples(5, 64), 64), terminal_size=(80, 24), run_before=run_before)
 
@@ -82,6 +82,7 @@ def test_help_screen(snap_compare):
     async def run_before(pilot) -> None:
         await _at(2)(pilot)
         await pilot.press("question_mark")
+        await wait_for(pilot, lambda: pilot.app.screen.id != "_default")
         await pilot.pause(0.3)
 
     assert snap_compare(_replay(samples(3)), terminal_size=SIZE, run_before=run_before)
