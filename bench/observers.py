@@ -200,9 +200,11 @@ class DashboardRun:
 
     @classmethod
     def shutdown(cls) -> None:
-        """Stop our tmux server (only ours: it has its own socket)."""
+        """Stop our tmux server (only ours: it has its own socket) and remove the socket file."""
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
             cls._tmux("kill-server")
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}")
+        (tmpdir / cls.socket).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
