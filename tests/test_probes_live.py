@@ -114,6 +114,17 @@ def test_pinned_busy_loops_raise_that_cpus_runqueue():
     assert all(s.cpus[busy].util > 90 for s in samples)
 
 
+def test_pinned_busy_loops_lead_the_most_delayed_tasks():
+    """Four spinners sharing one CPU each wait about 3/4 of the time on its runqueue (taskstats)."""
+    busy = (os.cpu_count() or 1) - 1
+    pids, samples = samples_under(lambda: pinned_busy_loops(busy, 4))
+    best = max(samples, key=lambda s: len({t.pid for t in s.delayed_tasks or ()} & set(pids)))
+    mine = [t for t in best.delayed_tasks if t.pid in pids]
+    assert len(mine) >= 3, best.delayed_tasks
+    assert all(t.delay_ns > 100_000_000 and t.cpu == busy for t in mine), mine
+    assert best.delayed_tasks[0].pid in pids
+
+
 def test_flipping_task_migrates_both_ways_and_leads_the_migrators():
     if (os.cpu_count() or 1) < 2:
         pytest.skip("needs two CPUs to migrate between")

@@ -21,13 +21,24 @@ from scxtop.bpftrace import BpftraceProcess, Tick, build, find_bpftrace, kernel_
 from scxtop.bpftrace.errors import BpftraceError
 from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
 from scxtop.chains import build_chains
-from scxtop.model import CpuStats, LatencyBucket, LatencyHistogram, MigrationPair, Migrator, Sample
-from scxtop.sched_ext.state import read_state
+from scxtop.model import (
+    CpuStats,
+    LatencyBucket,
+    LatencyHistogram,
+    MigrationPair,
+    Migrator,
+    Sample,
+    TaskDelay,
+)
+from scxtop.sched_ext.tracker import SchedExtWatch
 from scxtop.sources.bpftrace_edges import ended_edges, live_edges, owners_blocked_elsewhere
 from scxtop.sources.procfs import busy_percent, read_freq_mhz
+from scxtop.sources.taskstats import DelayTracker
 
 PROBES = ("runqueue", "context_switches", "migrations", "wakeup_latency", "mutex_waits")
 PROFILE_HZ = 99  # runqueue.bt's sampling rate
+TOP_DELAYED = 10
+DELAYS_EVERY_S = 1.0
 CAP_PERFMON, CAP_BPF, CAP_SYS_ADMIN = 38, 39, 21
 
 
@@ -117,6 +128,10 @@ class BpftraceSource:
         self._switches: dict[int, float] = {}  # rq->nr_switches per CPU at the last report
         self._cpu_times = psutil.cpu_times(percpu=True)
         self._started = time.monotonic()
+        self._scx = SchedExtWatch()
+        self._delays = DelayTracker()
+        self._delayed: tuple[TaskDelay, ...] = ()
+        self._delays_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -157,6 +172,20 @@ class BpftraceSource:
         with self._lock:
             if self._proc is not None:
                 self._proc.stop()
+        self._delays.close()
+        self._scx.close()
+
+    def _delayed_tasks(self) -> tuple[TaskDelay, ...]:
+        """Most run-queue-delayed tasks (taskstats), refreshed at most once a second.
+
+        The refresh scans /proc for runnable threads (a few ms); at 0.1 s intervals doing it every
+        sample would cost more than all the probes, so shorter intervals reuse the last list.
+        """
+        now = time.monotonic()
+        if now - self._delays_at >= DELAYS_EVERY_S * 0.9:  # reports 1 s apart jitter around 1 s
+            self._delays_at = now
+            self._delayed = self._delays.top(TOP_DELAYED)
+        return self._delayed
 
     def __enter__(self) -> BpftraceSource:
         return self
@@ -223,6 +252,7 @@ class BpftraceSource:
             + ended_edges(tick.entries("@mutex_last"), tick.entries("@mutex_ended_ns"))
         )
         hist = tick.maps.get("@wakeup_us")
+        scx, scx_events = self._scx.poll()
         return Sample(
             time=time.time(),
             elapsed_s=time.monotonic() - self._started,
@@ -234,6 +264,9 @@ class BpftraceSource:
             blocked=tuple(blocked),
             chains=build_chains(blocked),
             wakeup_latency=_latency(hist if not isinstance(hist, StatsRecord) else None),
-            scx=read_state(),
+            delayed_tasks=self._delayed_tasks(),
+            scx=scx,
+            scx_events=scx_events,
             lost_events=tick.lost_events,
+            limitations=(self._delays.limitation,) if self._delays.limitation else (),
         )
