@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.bpftrace import BpftraceError, bpftrace_version, classify_stderr, find_bpftrace, kernel_types
+from scxtop.bpftrace.privileges import NEEDS_PRIVILEGES, bpf_privilege
 
 TRACEFS = Path("/sys/kernel/tracing")
 BTF = Path("/sys/kernel/btf/vmlinux")
 SCHED_EXT = Path("/sys/kernel/sched_ext")
 MIN_BPFTRACE = (0, 17)
-CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF = 21, 38, 39
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +31,9 @@ class Check:
     """False for what only enriches the view (sched_ext, taskstats, kernel log)."""
 
 
-def _caps() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
-                return int(line.split()[1], 16)
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def check_privileges() -> Check:
-    if os.geteuid() == 0:
-        return Check("privileges", True, "root")
-    caps = _caps()
-    if caps & (1 << CAP_SYS_ADMIN) or (caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON)):
-        return Check("privileges", True, "CAP_BPF and CAP_PERFMON")
-    return Check("privileges", False, "not root and no CAP_BPF+CAP_PERFMON: run scxtop with sudo")
+    granted = bpf_privilege()
+    return Check("privileges", granted is not None, granted or NEEDS_PRIVILEGES)
 
 
 def check_bpftrace() -> Check:

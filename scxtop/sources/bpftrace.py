@@ -19,6 +19,7 @@ import psutil
 
 from scxtop.bpftrace import BpftraceProcess, Tick, build, find_bpftrace, kernel_types, ticks, tracefs_mounted
 from scxtop.bpftrace.errors import BpftraceError
+from scxtop.bpftrace.privileges import bpf_privilege
 from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
 from scxtop.chains import build_chains
 from scxtop.model import (
@@ -39,27 +40,11 @@ PROBES = ("runqueue", "context_switches", "migrations", "wakeup_latency", "mutex
 PROFILE_HZ = 99  # runqueue.bt's sampling rate
 TOP_DELAYED = 10
 DELAYS_EVERY_S = 1.0
-CAP_PERFMON, CAP_BPF, CAP_SYS_ADMIN = 38, 39, 21
-
-
-def effective_caps() -> int:
-    """This process's effective capability bits (CapEff in /proc/self/status); 0 if unreadable."""
-    try:
-        for line in open("/proc/self/status"):  # noqa: SIM115
-            if line.startswith("CapEff:"):
-                return int(line.split()[1], 16)
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def bpf_unavailable_reason() -> str | None:
     """Why the bpftrace source cannot run here, in one line naming the fix; None when it can."""
-    caps = effective_caps()
-    privileged = os.geteuid() == 0 or (
-        caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON)
-    ) or caps & (1 << CAP_SYS_ADMIN)
-    if not privileged:
+    if bpf_privilege() is None:
         return "bpftrace needs root or CAP_BPF+CAP_PERFMON: run scxtop with sudo"
     try:
         find_bpftrace()
