@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_log_cli import marked_env, processes_with
-from workloads import bpf_skip_reason
+from workloads import bpf_skip_reason, marked_env, processes_with
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,13 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from restricted import as_nobody, without_bpftrace, without_tracepoints
 from samples import full_sample
-from workloads import flipping_task, pinned_busy_loops, pipe_writers
+from workloads import flipping_task, marked_env, pinned_busy_loops, pipe_writers, processes_with
 
 from scxtop.record import JsonlWriter, csv_header, read_jsonl
 
@@ -29,32 +28,12 @@ def scxtop(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
                           timeout=120, cwd=ROOT, env=env)
 
 
-def marked_env() -> tuple[dict[str, str], str]:
-    """An environment whose marker every child (bpftrace too) inherits, to find leftovers."""
-    mark = f"scxtop-test-{uuid.uuid4()}"
-    return {**os.environ, "SCXTOP_TEST_MARK": mark}, mark
-
-
 def bpftrace_started(mark: str) -> bool:
     for pid in processes_with(mark):
         with contextlib.suppress(OSError):
             if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"bpftrace"):
                 return True
     return False
-
-
-def processes_with(mark: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = Path(entry.path, "environ").read_bytes()
-        except OSError:
-            continue
-        if f"SCXTOP_TEST_MARK={mark}".encode() in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:

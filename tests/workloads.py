@@ -16,8 +16,10 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 F_SETPIPE_SZ = 1031
 
@@ -147,6 +149,27 @@ def perf_messaging_running(loops: int = 1000, groups: int = 4) -> Iterator[int]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def marked_env() -> tuple[dict[str, str], str]:
+    """An environment whose marker every child (bpftrace too) inherits, to find leftovers."""
+    mark = f"scxtop-test-{uuid.uuid4()}"
+    return {**os.environ, "SCXTOP_TEST_MARK": mark}, mark
+
+
+def processes_with(mark: str) -> list[int]:
+    """Live processes started with `marked_env()`'s marker (children inherit it)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if f"SCXTOP_TEST_MARK={mark}".encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
 
 
 def alive(pid: int) -> bool:
