@@ -72,7 +72,7 @@ class StatusLine(Widget):
             text.append("replay ", style="bold")
             text.append(f"{status.position} · recorded by ")
         text.append(status.source, style="bold")
-        text.append(f" · every {status.interval_s:g}s")
+        text.append(f" · every {status.interval_s:.3g}s")
         if status.wakeup:
             text.append(f" · {status.wakeup}")
         text.append(f" · lost events {status.lost_events}", style="bold red" if status.lost_events else "")
