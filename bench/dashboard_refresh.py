@@ -30,9 +30,9 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
+from scxtop.kernel.topology import synthetic_topology
 from scxtop.model import MigrationPair, Sample
-from scxtop.sources.replay import load_recording
-from scxtop.topology import synthetic_topology
+from scxtop.recording import load_recording
 from scxtop.tui.app import ScxtopApp
 from scxtop.tui.playback import Playback
 

@@ -17,7 +17,7 @@ import loads  # noqa: F401  (puts tests/ on sys.path for tui.synthetic)
 from table import Table, median
 from tui.synthetic import samples as synthetic_samples
 
-from scxtop.record import CsvWriter, JsonlWriter
+from scxtop.recording import CsvWriter, JsonlWriter
 
 WRITERS = {"CSV": CsvWriter, "JSONL": JsonlWriter}
 

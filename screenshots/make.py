@@ -14,9 +14,9 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from scxtop.kernel.topology import Grouping
 from scxtop.model import Sample
-from scxtop.sources.replay import load_recording
-from scxtop.topology import Grouping
+from scxtop.recording import load_recording
 from scxtop.tui.app import ScxtopApp
 from scxtop.tui.cpu_rows import find_imbalance
 from scxtop.tui.playback import Playback

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"scxtop {__version__}")
     add_source_options(parser)
-    parser.set_defaults(command_module="scxtop.tui.app")
+    parser.set_defaults(command_module="scxtop.dashboard")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     log = sub.add_parser("log", help="write samples as CSV and/or JSONL, without the dashboard")
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--speed", type=positive_float, default=1.0, help="playback speed (default 1.0)"
     )
-    replay.set_defaults(command_module="scxtop.tui.app")
+    replay.set_defaults(command_module="scxtop.dashboard")
 
     doctor = sub.add_parser("doctor", help="check what scxtop needs and say how to fix what is missing")
     doctor.set_defaults(command_module="scxtop.doctor")

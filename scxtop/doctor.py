@@ -88,7 +88,7 @@ def check_sched_ext() -> Check:
     if not SCHED_EXT.is_dir():
         return Check("sched_ext", False, "not in this kernel (CONFIG_SCHED_CLASS_EXT, Linux 6.12+): "
                      "switching schedulers is unavailable", needed_for_bpf=False)
-    from scxtop.sched_ext.state import read_state
+    from scxtop.kernel.scx_state import read_state
 
     state = read_state(SCHED_EXT)
     running = f", running {state.ops}" if state.ops else ""
@@ -96,7 +96,7 @@ def check_sched_ext() -> Check:
 
 
 def check_taskstats() -> Check:
-    from scxtop.sources.taskstats import DelayReader
+    from scxtop.kernel.taskstats import DelayReader
 
     reader = DelayReader()
     try:
@@ -109,7 +109,7 @@ def check_taskstats() -> Check:
 
 
 def check_kernel_log() -> Check:
-    from scxtop.sched_ext.tracker import KernelLog
+    from scxtop.kernel.scx_tracker import KernelLog
 
     log = KernelLog()
     readable = log.available

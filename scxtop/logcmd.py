@@ -16,8 +16,9 @@ import sys
 from collections.abc import Iterator
 
 from scxtop.errors import ScxtopError
-from scxtop.record import CsvWriter, JsonlWriter
-from scxtop.sources import Source, open_source
+from scxtop.recording import CsvWriter, JsonlWriter
+from scxtop.sources import open_source
+from scxtop.sources.base import Source
 
 Writer = CsvWriter | JsonlWriter
 

@@ -13,7 +13,7 @@ from mutex_chain import SUPPORTED, mutex_chain
 
 from scxtop.chains import build_chains, wait_trees
 from scxtop.model import BlockedEdge, OwnerState, TaskRef
-from scxtop.record import read_jsonl
+from scxtop.recording import read_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

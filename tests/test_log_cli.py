@@ -16,7 +16,7 @@ from restricted import as_nobody, without_bpftrace, without_tracepoints
 from samples import full_sample
 from workloads import flipping_task, marked_env, pinned_busy_loops, pipe_writers, processes_with
 
-from scxtop.record import JsonlWriter, csv_header, read_jsonl
+from scxtop.recording import JsonlWriter, csv_header, read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPS = 10

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from workloads import pinned_busy_loops
 
-from scxtop.sources.procfs import ProcfsSource, read_schedstat
-from scxtop.sources.threads import scan_threads
+from scxtop.kernel.procfs import read_schedstat
+from scxtop.kernel.threads import scan_threads
+from scxtop.sources.procfs import ProcfsSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOOPS = 10

@@ -10,7 +10,7 @@ import pytest
 from samples import full_sample, procfs_like_sample
 
 from scxtop.errors import ScxtopError
-from scxtop.record import CsvWriter, JsonlWriter, csv_header, read_csv, read_jsonl, sample_to_json
+from scxtop.recording import CsvWriter, JsonlWriter, csv_header, read_csv, read_jsonl, sample_to_json
 
 
 def write_all(writer, samples) -> None:

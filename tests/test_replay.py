@@ -9,8 +9,8 @@ import pytest
 from samples import full_sample, procfs_like_sample
 
 from scxtop.errors import ScxtopError
-from scxtop.record import CsvWriter, JsonlWriter
-from scxtop.sources.replay import ReplaySource, load_recording
+from scxtop.recording import CsvWriter, JsonlWriter, load_recording
+from scxtop.sources.replay import ReplaySource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext import procs
 from scxtop.sched_ext.direct import args_after_program, tail
-from scxtop.sched_ext.state import read_state
 
 IGNORE_SIGINT = (
     "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext import journal
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.errors import SwitchError
 from scxtop.sched_ext.loader import LoaderBackend, LoaderClient, loader_available
-from scxtop.sched_ext.state import read_state
 from scxtop.sched_ext.switch import TransactionSwitcher, make_switcher
 from scxtop.sched_ext.types import Mode
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from workloads import pinned_busy_loops
 
-from scxtop.sources.taskstats import DelayReader, DelayTracker, schedstat_delay
+from scxtop.kernel.taskstats import DelayReader, DelayTracker, schedstat_delay
 
 
 def test_taskstats_is_used_as_root_and_agrees_with_schedstat():

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from scxtop.kernel.scx_state import read_state
+from scxtop.kernel.scx_tracker import KMSG, KernelLog, SchedExtTracker, parse_disable
 from scxtop.model import SchedExtEventKind as Kind
-from scxtop.sched_ext.state import read_state
-from scxtop.sched_ext.tracker import KMSG, KernelLog, SchedExtTracker, parse_disable
 
 
 class FakeSysfs:

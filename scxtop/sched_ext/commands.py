@@ -10,8 +10,8 @@ import argparse
 import sys
 import time
 
+from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext.config import parse_mode
-from scxtop.sched_ext.state import read_state
 from scxtop.sched_ext.switch import make_switcher
 from scxtop.sched_ext.types import SchedulerEntry, SwitchResult
 

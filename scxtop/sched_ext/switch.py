@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scxtop.kernel.scx_state import read_state
+from scxtop.kernel.scx_tracker import KernelLog, parse_disable
 from scxtop.model import SchedExtState
 from scxtop.sched_ext import journal
 from scxtop.sched_ext.backend import Backend, Launch, Running, Started
@@ -24,8 +26,6 @@ from scxtop.sched_ext.config import load as load_config
 from scxtop.sched_ext.discovery import find_entry, mark, ops_matches
 from scxtop.sched_ext.errors import SwitchError
 from scxtop.sched_ext.safety import require_root
-from scxtop.sched_ext.state import read_state
-from scxtop.sched_ext.tracker import KernelLog, parse_disable
 from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Mode, ProgressCallback, SchedulerEntry, SwitchResult
 
 SYSTEM_BUS_SOCKET = Path("/run/dbus/system_bus_socket")
@@ -33,9 +33,9 @@ POLL_S = 0.02
 RESTORE_MIN_TIMEOUT_S = 30.0
 """Putting the previous scheduler back matters more than failing fast: wait at least this long."""
 SETTLE_S = 1.0
+"""How long a newly enabled scheduler must stay up to count as switched."""
 GRACE_S = 0.5
 """How long to wait for a process exit or a kernel log line that trails a state change."""
-"""How long a newly enabled scheduler must stay up to count as switched."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from scxtop.errors import ScxtopError
 from scxtop.model import Sample
-from scxtop.sources import Source
+from scxtop.sources.base import Source
 
 
 class AutoSource:

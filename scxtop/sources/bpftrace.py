@@ -22,6 +22,9 @@ from scxtop.bpftrace.errors import BpftraceError
 from scxtop.bpftrace.privileges import bpf_privilege
 from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
 from scxtop.chains import build_chains
+from scxtop.kernel.procfs import busy_percent, read_freq_mhz
+from scxtop.kernel.scx_tracker import SchedExtWatch
+from scxtop.kernel.taskstats import DelayTracker
 from scxtop.model import (
     CpuStats,
     LatencyBucket,
@@ -31,10 +34,7 @@ from scxtop.model import (
     Sample,
     TaskDelay,
 )
-from scxtop.sched_ext.tracker import SchedExtWatch
 from scxtop.sources.bpftrace_edges import ended_edges, live_edges, owners_blocked_elsewhere
-from scxtop.sources.procfs import busy_percent, read_freq_mhz
-from scxtop.sources.taskstats import DelayTracker
 
 PROBES = ("runqueue", "context_switches", "migrations", "wakeup_latency", "mutex_waits")
 PROFILE_HZ = 99  # runqueue.bt's sampling rate
@@ -117,6 +117,8 @@ class BpftraceSource:
         self._delays = DelayTracker()
         self._delayed: tuple[TaskDelay, ...] = ()
         self._delays_at = 0.0
+        self._streaming = False
+        self._released = False
 
     @property
     def pid(self) -> int | None:
@@ -140,25 +142,42 @@ class BpftraceSource:
         """One Sample per report until close(); restarts bpftrace when interval_s changes."""
         self._started = time.monotonic()
         self._cpu_times = psutil.cpu_times(percpu=True)
-        while not self._closed.is_set():
-            proc = self._start()
-            if proc is None:
-                return
-            for tick in ticks(proc.records()):
-                sample = self.sample(tick)
-                if sample is not None:
-                    yield sample
-                if self.interval_s != self._running_interval or self._closed.is_set():
-                    break
-            proc.stop()
+        with self._lock:
+            self._streaming = True
+        try:
+            while not self._closed.is_set():
+                proc = self._start()
+                if proc is None:
+                    return
+                for tick in ticks(proc.records()):
+                    sample = self.sample(tick)
+                    if sample is not None:
+                        yield sample
+                    if self.interval_s != self._running_interval or self._closed.is_set():
+                        break
+                proc.stop()
+        finally:
+            with self._lock:
+                self._streaming = False
+            self._release()
 
     def close(self) -> None:
+        """Stop bpftrace; callable from any thread. A running stream releases the rest as it ends."""
         self._closed.set()
         with self._lock:
             if self._proc is not None:
                 self._proc.stop()
-        self._delays.close()
-        self._scx.close()
+            streaming = self._streaming
+        if not streaming:
+            self._release()
+
+    def _release(self) -> None:
+        """Close the taskstats socket and the kernel log, in the thread that used them (once)."""
+        with self._lock:
+            released, self._released = self._released, True
+        if not released:
+            self._delays.close()
+            self._scx.close()
 
     def _delayed_tasks(self) -> tuple[TaskDelay, ...]:
         """Most run-queue-delayed tasks (taskstats), refreshed at most once a second.

@@ -22,10 +22,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
+from scxtop.kernel.topology import Grouping, Topology, read_topology
 from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
-from scxtop.sources import Source
-from scxtop.topology import Grouping, Topology, read_topology
+from scxtop.sources.base import Source
 from scxtop.tui.chains_panel import ChainsPanel
 from scxtop.tui.collector import Backoff, collect
 from scxtop.tui.confirm_screen import ConfirmScreen
@@ -477,41 +477,3 @@ class ScxtopApp(App[None]):
         self.switch_lines.append(outcome)
         self.notify(outcome, title="scheduler", severity="information" if result.ok else "error")
         self._dirty = True
-
-
-def run(args: Any) -> int:
-    """Entry point for `scxtop` and `scxtop replay FILE` (see scxtop.cli)."""
-    if getattr(args, "command", None) == "replay":
-        from scxtop.sources.replay import load_recording
-
-        recording = load_recording(args.path)
-        app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed)
-    else:
-        app = ScxtopApp(source_factory=_live_source_factory(args.source),
-                        interval=args.interval, switcher_factory=_switcher_factory(),
-                        confirm_switch=_confirm_switch())
-    app.run()
-    return int(app.return_code or 0)
-
-
-def _live_source_factory(spec: str) -> SourceFactory:
-    from scxtop.sources import open_source
-
-    return lambda interval: open_source(spec, interval)
-
-
-def _switcher_factory() -> Callable[[], Switcher]:
-    from scxtop.sched_ext.switch import make_switcher
-
-    return make_switcher
-
-
-def _confirm_switch() -> bool:
-    """Confirmation before a switch is on unless the config turns it off."""
-    from scxtop.errors import ScxtopError
-    from scxtop.sched_ext.config import load
-
-    try:
-        return load().confirm_switch
-    except ScxtopError:
-        return True

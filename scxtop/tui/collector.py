@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scxtop.model import Sample
-from scxtop.sources import Source
+from scxtop.sources.base import Source
 
 
 @dataclass(frozen=True, slots=True)

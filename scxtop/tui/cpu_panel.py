@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from scxtop.topology import Grouping
+from scxtop.kernel.topology import Grouping
 from scxtop.tui.cpu_rows import CpuRow, Imbalance, Rows
 from scxtop.tui.sparkline import bar, rate, sparkline
 

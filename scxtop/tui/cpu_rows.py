@@ -10,8 +10,8 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from scxtop.kernel.topology import Grouping, Topology
 from scxtop.model import CpuStats, Sample
-from scxtop.topology import Grouping, Topology
 from scxtop.tui.sparkline import cpu_ranges
 
 HISTORY = 60

@@ -9,10 +9,10 @@ from synthetic import HOT_CPU, FixedSource, sample, samples
 from textual.widgets import DataTable, Input
 from tui_helpers import FakeSwitcher, wait_for
 
+from scxtop.kernel.topology import Grouping, synthetic_topology
 from scxtop.model import SchedExtEventKind, SchedExtState
 from scxtop.sched_ext.types import SchedulerEntry
-from scxtop.sources import SourceError
-from scxtop.topology import Grouping, synthetic_topology
+from scxtop.sources.base import SourceError
 from scxtop.tui.app import ScxtopApp
 from scxtop.tui.chains_panel import ChainsPanel
 from scxtop.tui.collector import Backoff

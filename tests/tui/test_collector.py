@@ -6,7 +6,7 @@ import threading
 
 from synthetic import FixedSource, samples
 
-from scxtop.sources import SourceError
+from scxtop.sources.base import SourceError
 from scxtop.tui.collector import Backoff, collect
 
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from synthetic import HOT_CPU, sample
 
+from scxtop.kernel.topology import Grouping, synthetic_topology
 from scxtop.model import CpuStats
-from scxtop.topology import Grouping, synthetic_topology
 from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
 from scxtop.tui.sparkline import bar, cpu_ranges, sparkline
 

@@ -12,9 +12,9 @@ import pytest
 from synthetic import FixedSource, sample, samples
 from tui_helpers import FakeSwitcher, wait_for
 
+from scxtop.kernel.topology import synthetic_topology
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
-from scxtop.sources.replay import load_recording
-from scxtop.topology import synthetic_topology
+from scxtop.recording import load_recording
 from scxtop.tui.app import ScxtopApp
 from scxtop.tui.playback import Playback
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scxtop.topology import Grouping, parse_cpu_list, read_topology, synthetic_topology
+from scxtop.kernel.topology import Grouping, parse_cpu_list, read_topology, synthetic_topology
 
 
 def test_parse_cpu_list():

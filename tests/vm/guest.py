@@ -25,8 +25,8 @@ SYSFS = Path("/sys/kernel/sched_ext")
 CMD_TIMEOUT = 60
 
 sys.path.insert(0, str(REPO))
-from scxtop.sched_ext.state import read_state  # noqa: E402
-from scxtop.sched_ext.tracker import KernelLog, SchedExtTracker  # noqa: E402
+from scxtop.kernel.scx_state import read_state  # noqa: E402
+from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker  # noqa: E402
 
 
 def sysfs() -> dict:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scxtop.kernel.scx_state import SYSFS, read_state
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
-from scxtop.sched_ext.state import SYSFS, read_state
 
 KMSG = Path("/dev/kmsg")
 DISABLED_RE = re.compile(r'sched_ext: BPF scheduler "(?P<ops>[^"]*)" disabled \((?P<reason>.*)\)\s*$')

@@ -17,8 +17,8 @@ import os
 import threading
 from collections.abc import Iterable
 
+from scxtop.kernel.threads import ThreadStat, scan_threads
 from scxtop.model import TaskDelay
-from scxtop.sources.threads import ThreadStat, scan_threads
 
 MAX_TASKS = 64
 """Tasks asked about per interval; about 0.2 ms each over netlink."""

@@ -1,0 +1,59 @@
+"""Load a whole recording of any format we read: scxtop JSONL or CSV, or rqlen.bt's CSV.
+
+Recordings are read whole up front (one line per interval), so a dashboard can pause, step and
+seek by index.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from scxtop.model import Sample
+from scxtop.recording.common import RecordError, recording_lines
+from scxtop.recording.csvfile import read_csv
+from scxtop.recording.jsonl import read_jsonl
+from scxtop.recording.rqlen import dialect, is_rqlen_header, read_rqlen
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    path: Path
+    format: str
+    """'jsonl', 'csv' (ours) or 'rqlen' (rqlen.bt)."""
+    samples: tuple[Sample, ...]
+
+    @property
+    def interval_s(self) -> float:
+        """The typical interval (the median), for a playback timer."""
+        intervals = sorted(s.interval_s for s in self.samples)
+        return intervals[len(intervals) // 2] if intervals else 1.0
+
+
+def _first_line(path: Path) -> str:
+    for _, line in recording_lines(path):
+        if line.strip():
+            return line
+    raise RecordError(f"{path}: the recording is empty")
+
+
+def load_recording(path: str | Path) -> Recording:
+    """Every sample of a recording; a one-line RecordError naming the line when it is broken."""
+    path = Path(path)
+    first = _first_line(path)
+    if first.lstrip().startswith("{"):
+        fmt, samples = "jsonl", read_jsonl(path)
+    else:
+        cells = next(csv.reader([first], dialect=dialect(first)))
+        if cells[:2] == ["time", "elapsed_s"]:
+            fmt, samples = "csv", read_csv(path)
+        elif is_rqlen_header(cells):
+            fmt, samples = "rqlen", read_rqlen(path)
+        else:
+            raise RecordError(
+                f"{path}:1: not a recording scxtop can replay (scxtop CSV/JSONL, or rqlen.bt CSV)"
+            )
+    if not samples:
+        raise RecordError(f"{path}: the recording holds no samples")
+    return Recording(path=path, format=fmt, samples=tuple(samples))

@@ -1,0 +1,78 @@
+"""An append-only line sink that writes whole lines or nothing.
+
+Each row goes to the kernel in one `os.write` as soon as it is formatted, so a crash or Ctrl-C
+loses at most the interval in progress. When a write fails (full disk, closed pipe) the partial
+row is cut off again where the file allows it, so every row on disk stays whole, and the failure
+becomes a one-line `RecordError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import sys
+from pathlib import Path
+
+from scxtop.recording.common import RecordError
+
+
+class RowSink:
+    """An append-only line sink on a path or stdout ('-') that writes whole lines or nothing."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.name = "stdout" if str(target) == "-" else str(target)
+        self._own = str(target) != "-"
+        try:
+            self._fd = (
+                os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+                if self._own
+                else sys.stdout.fileno()
+            )
+        except OSError as err:
+            raise RecordError(f"cannot write {self.name}: {err.strerror} ({_fix(err)})") from None
+        except (AttributeError, io.UnsupportedOperation):
+            raise RecordError("cannot write stdout: it is not a file (use --csv PATH)") from None
+        self._good = 0
+        self._closed = False
+
+    def write_line(self, line: str) -> None:
+        data = (line + "\n").encode()
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): the caller ends quietly
+        except OSError as err:
+            self._cut_partial()
+            raise RecordError(f"cannot write {self.name}: {err.strerror} ({_fix(err)})") from None
+        self._good += len(data)
+
+    def _cut_partial(self) -> None:
+        """Drop a half-written row so the file ends on the last whole one.
+
+        Only in a file we created: stdout may be a file opened for appending (`>> log.csv`),
+        whose earlier contents are not ours to cut."""
+        if self._own:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._good)
+
+    def close(self) -> None:
+        if not self._closed and self._own:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._closed = True
+
+
+def _fix(err: OSError) -> str:
+    return {
+        errno.ENOSPC: "free some space or write elsewhere",
+        errno.EDQUOT: "free some space or write elsewhere",
+        errno.EACCES: "choose a path you can write",
+        errno.EPERM: "choose a path you can write",
+        errno.EROFS: "the file system is read-only; choose another path",
+        errno.ENOENT: "create the directory first",
+        errno.EISDIR: "give a file name, not a directory",
+    }.get(err.errno or 0, "check the path")
