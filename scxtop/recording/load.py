@@ -14,7 +14,7 @@ from scxtop.model import Sample
 from scxtop.recording.common import RecordError, recording_lines
 from scxtop.recording.csvfile import read_csv
 from scxtop.recording.jsonl import read_jsonl
-from scxtop.recording.rqlen import dialect, is_rqlen_header, read_rqlen
+from scxtop.recording.rqlen import dialect, is_chatter, is_rqlen_header, read_rqlen
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,8 @@ class Recording:
 
 def _first_line(path: Path) -> str:
     for _, line in recording_lines(path):
-        if line.strip():
+        # bpftrace's "Attaching N probes..." may stand above rqlen.bt's header
+        if line.strip() and not is_chatter(line):
             return line
     raise RecordError(f"{path}: the recording is empty")
 
@@ -45,7 +46,7 @@ def load_recording(path: str | Path) -> Recording:
     if first.lstrip().startswith("{"):
         fmt, samples = "jsonl", read_jsonl(path)
     else:
-        cells = next(csv.reader([first], dialect=dialect(first)))
+        cells = next(csv.reader([first.rstrip("\r\n")], dialect=dialect(first)))
         if cells[:2] == ["time", "elapsed_s"]:
             fmt, samples = "csv", read_csv(path)
         elif is_rqlen_header(cells):
