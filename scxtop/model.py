@@ -231,6 +231,9 @@ class Sample:
     lost_events: int = 0
     limitations: tuple[str, ...] = ()
     """What this source cannot see, in words for the status line (e.g. 'no migrations')."""
+    gap: bool = False
+    """True when the source saw nothing of this interval (bpftrace was stalled and its reports
+    came in a burst): the row keeps its tick's time and every value is None, never a guess."""
 
     @property
     def total_migrations(self) -> int | None:

@@ -66,3 +66,59 @@ def ticks(records: Iterable[Record]) -> Iterator[Tick]:
             lost += record.count
         elif isinstance(record, ErrorRecord):
             errors.append(record)
+
+
+@dataclass(frozen=True, slots=True)
+class TickTime:
+    """When a report was taken (from bpftrace's own clock) and whether its maps are its own."""
+
+    time: float
+    """Wall-clock time of the tick, seconds since the epoch."""
+    elapsed_s: float
+    interval_s: float
+    """Since the previous tick, by bpftrace's clock."""
+    late_s: float
+    """How long after its tick the report was read."""
+    gap: bool
+    """The maps do not cover this interval: bpftrace (or scxtop) was stalled, so queued reports
+    were printed in a burst and the first took everything since the stall, the rest almost nothing."""
+
+
+class TickClock:
+    """Times each report by its tick, and tells a report read on time from one read in a burst.
+
+    bpftrace runs print() and clear() in user space, when it reads the tick's event; the tick's
+    own `nsecs` comes from the kernel timer. After a SIGSTOP the timer keeps firing, the events
+    queue, and on SIGCONT they are printed within milliseconds of each other: the first report
+    takes everything since the stall, the others almost nothing. So a report read late (more than
+    LATE of its interval, and at least LATE_FLOOR_S), or read less than SOON of an interval after
+    the previous one, does not hold its own interval: a gap.
+    """
+
+    LATE = 0.6
+    LATE_FLOOR_S = 0.25
+    SOON = 0.4
+
+    def __init__(self, interval_s: float, start_ns: int) -> None:
+        self.interval_s = interval_s
+        self.start_ns = start_ns
+        self._prev_tick_ns: int | None = None
+        self._prev_read_ns: int | None = None
+
+    def restart(self, interval_s: float) -> None:
+        """A new bpftrace (new interval): its first report has no predecessor to compare with."""
+        self.interval_s = interval_s
+        self._prev_tick_ns = self._prev_read_ns = None
+
+    def time(self, tick_ns: int, read_ns: int, wall_now: float) -> TickTime:
+        nominal = (tick_ns - self._prev_tick_ns) / 1e9 if self._prev_tick_ns else self.interval_s
+        window = (read_ns - self._prev_read_ns) / 1e9 if self._prev_read_ns else nominal
+        late = (read_ns - tick_ns) / 1e9
+        self._prev_tick_ns, self._prev_read_ns = tick_ns, read_ns
+        return TickTime(
+            time=wall_now - late,
+            elapsed_s=(tick_ns - self.start_ns) / 1e9,
+            interval_s=nominal,
+            late_s=late,
+            gap=late > max(self.LATE * nominal, self.LATE_FLOOR_S) or window < self.SOON * nominal,
+        )

@@ -21,6 +21,7 @@ from scxtop.bpftrace import BpftraceProcess, Tick, build, find_bpftrace, kernel_
 from scxtop.bpftrace.errors import BpftraceError
 from scxtop.bpftrace.privileges import bpf_privilege
 from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
+from scxtop.bpftrace.ticks import TickClock, TickTime
 from scxtop.chains import build_chains
 from scxtop.kernel.procfs import busy_percent, read_freq_mhz
 from scxtop.kernel.scx_tracker import SchedExtWatch
@@ -40,6 +41,8 @@ PROBES = ("runqueue", "context_switches", "migrations", "wakeup_latency", "mutex
 PROFILE_HZ = 99  # runqueue.bt's sampling rate
 TOP_DELAYED = 10
 DELAYS_EVERY_S = 1.0
+GAP_NOTE_S = 10.0
+"""How long the status line keeps saying that data is missing after a gap."""
 
 
 def bpf_unavailable_reason() -> str | None:
@@ -109,7 +112,8 @@ class BpftraceSource:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._running_interval = interval_s
-        self._prev_tick_ns: int | None = None
+        self._clock = TickClock(interval_s, time.monotonic_ns())
+        self._gap_note: tuple[str, float] | None = None  # (note, until monotonic)
         self._switches: dict[int, float] = {}  # rq->nr_switches per CPU at the last report
         self._cpu_times = psutil.cpu_times(percpu=True)
         self._started = time.monotonic()
@@ -131,7 +135,7 @@ class BpftraceSource:
     def _start(self) -> BpftraceProcess | None:
         """A running bpftrace with the current interval; None when closed meanwhile."""
         self._running_interval = self.interval_s
-        self._prev_tick_ns = None
+        self._clock.restart(self._running_interval)
         with self._lock:
             if self._closed.is_set():
                 return None
@@ -141,6 +145,7 @@ class BpftraceSource:
     def samples(self) -> Iterator[Sample]:
         """One Sample per report until close(); restarts bpftrace when interval_s changes."""
         self._started = time.monotonic()
+        self._clock = TickClock(self.interval_s, time.monotonic_ns())
         self._cpu_times = psutil.cpu_times(percpu=True)
         with self._lock:
             self._streaming = True
@@ -197,10 +202,6 @@ class BpftraceSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _duration_s(self, tick: Tick) -> float:
-        prev, self._prev_tick_ns = self._prev_tick_ns, tick.nsecs
-        return (tick.nsecs - prev) / 1e9 if prev else self._running_interval
-
     def _cpus(self, tick: Tick, duration_s: float, mig: tuple[MigrationPair, ...]) -> tuple[CpuStats, ...]:
         rq_sum, rq_n = _per_cpu(tick.entries("@rq_sum")), _per_cpu(tick.entries("@rq_samples"))
         rq_max = _per_cpu(tick.entries("@rq_max"))
@@ -247,7 +248,10 @@ class BpftraceSource:
         if tick.baseline:
             self._switch_deltas(_per_cpu(tick.entries("@switches")))
             return None
-        duration = self._duration_s(tick)
+        when = self._clock.time(tick.nsecs, time.monotonic_ns(), time.time())
+        if when.gap:
+            return self._gap(tick, when)
+        duration = when.interval_s
         mig = _pairs(tick.entries("@mig"))
         live = live_edges(tick.nsecs, tick.entries("@mutex_since"), tick.entries("@mutex_edge"))
         blocked = (
@@ -258,8 +262,8 @@ class BpftraceSource:
         hist = tick.maps.get("@wakeup_us")
         scx, scx_events = self._scx.poll()
         return Sample(
-            time=time.time(),
-            elapsed_s=time.monotonic() - self._started,
+            time=when.time,
+            elapsed_s=when.elapsed_s,
             interval_s=duration,
             source=self.name,
             cpus=self._cpus(tick, duration, mig),
@@ -272,5 +276,31 @@ class BpftraceSource:
             scx=scx,
             scx_events=scx_events,
             lost_events=tick.lost_events,
-            limitations=(self._delays.limitation,) if self._delays.limitation else (),
+            limitations=self._notes(),
+        )
+
+    def _notes(self) -> tuple[str, ...]:
+        notes = (self._delays.limitation,) if self._delays.limitation else ()
+        if self._gap_note is not None and time.monotonic() < self._gap_note[1]:
+            notes += (self._gap_note[0],)
+        return notes
+
+    def _gap(self, tick: Tick, when: TickTime) -> Sample:
+        """A row for an interval bpftrace did not see: its tick's time, no values.
+
+        The counters restart from this report, so the next row covers only what it saw."""
+        self._switch_deltas(_per_cpu(tick.entries("@switches")))
+        self._cpu_times = psutil.cpu_times(percpu=True)
+        clock = time.strftime("%H:%M:%S", time.localtime(when.time))
+        self._gap_note = (f"no data at {clock} (bpftrace stalled, report {when.late_s:.1f} s late)",
+                          time.monotonic() + max(GAP_NOTE_S, 5 * self._running_interval))
+        return Sample(
+            time=when.time,
+            elapsed_s=when.elapsed_s,
+            interval_s=when.interval_s,
+            source=self.name,
+            cpus=tuple(CpuStats(cpu=cpu) for cpu in range(self.ncpu)),
+            lost_events=tick.lost_events,
+            limitations=self._notes(),
+            gap=True,
         )
