@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from scxtop import __version__
+from scxtop import __version__, stopsignals
 from scxtop.errors import ScxtopError
 
 SOURCE_HELP = "auto (bpftrace if it can run, else procfs), bpftrace, procfs, or replay:PATH"
@@ -74,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the real command line (the console script): catch stop signals first
+        stopsignals.catch_early()
     args = build_parser().parse_args(argv)
     try:
+        if args.command_module != "scxtop.logcmd":
+            stopsignals.release()
         module = importlib.import_module(args.command_module)
         return int(module.run(args) or 0)
     except ScxtopError as err:

@@ -1,8 +1,11 @@
 """`scxtop log`: write one CSV row (and/or one JSONL object) per interval, without the dashboard.
 
-Ctrl-C and SIGTERM stop the source; the rows already written are on disk (each one is handed to
-the kernel as it is written) and the exit status is 0. A write that fails (full disk, unwritable
-path) is a one-line error with a non-zero status. A closed stdout (`| head`) ends quietly.
+Ctrl-C, SIGTERM and SIGHUP stop the source; the rows already written are on disk (each one is
+handed to the kernel as it is written), bpftrace is stopped in order, and the exit status is 0.
+A stop signal that came while scxtop was still starting (noted by `scxtop.stopsignals` from the
+first line on) ends it the same way, with at least the CSV header written. A write that fails
+(full disk, unwritable path) is a one-line error with a non-zero status. A closed stdout
+(`| head`) ends quietly.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import signal
 import sys
 from collections.abc import Iterator
 
+from scxtop import stopsignals
 from scxtop.errors import ScxtopError
 from scxtop.recording import CsvWriter, JsonlWriter
 from scxtop.sources import open_source
@@ -46,7 +50,7 @@ class _Stop(Exception):
 
 
 class SignalStop:
-    """SIGINT and SIGTERM end the loop between rows, never inside one.
+    """SIGINT, SIGTERM and SIGHUP end the loop between rows, never inside one.
 
     The handler raises `_Stop` wherever the main thread is (blocked in the source, typically)
     unless a row is being written; then it only asks, and the loop stops after the row. It must
@@ -57,14 +61,24 @@ class SignalStop:
         self.requested = False
         self.writing = False
 
-    def _handler(self, _signum: int, _frame: object) -> None:
+    def _handler(self, signum: int, _frame: object) -> None:
+        if stopsignals.holding():  # a child is being started: raised again when it is recorded
+            stopsignals.hold(signum)
+            return
         self.requested = True
         if not self.writing:
             raise _Stop
 
+    def check(self) -> None:
+        """Leave now if a stop was asked for (before the handler could raise)."""
+        if self.requested:
+            raise _Stop
+
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, self._handler) for sig in stopsignals.STOP_SIGNALS}
+        if stopsignals.pending() is not None:  # came while scxtop was importing
+            self.requested = True
         try:
             yield
         except _Stop:
@@ -90,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     stop = SignalStop()
     try:
         with stop.installed():  # from here on, a signal while bpftrace starts ends quietly too
-            source = open_source(args.source, args.interval, paced=False)
+            stop.check()
+            with stopsignals.deferred():  # what the source opens is closed below
+                source = open_source(args.source, args.interval, paced=False)
             limit = None
             if getattr(args, "duration", None):
                 limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
@@ -103,5 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if source is not None:
             source.close()
         for writer in writers:
+            if isinstance(writer, CsvWriter):
+                writer.ensure_header(os.cpu_count() or 1)  # stopped before the first row
             writer.close()
     return 0

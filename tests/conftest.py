@@ -3,10 +3,38 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+
+RUN_TMP = Path(tempfile.mkdtemp(prefix="scxtop-tests-"))
+"""This run's temporary directory (TMPDIR for the tests and every process they start): whatever
+a test leaves in it other than pytest's own tmp_path tree fails that test."""
+os.environ["TMPDIR"] = str(RUN_TMP)
+tempfile.tempdir = str(RUN_TMP)
+
+
+def _left_in_run_tmp() -> set[str]:
+    return {name for name in os.listdir(RUN_TMP) if not name.startswith("pytest-of-")}
+
+
+@pytest.fixture(autouse=True)
+def no_temporary_file_outlives_the_test():
+    before = _left_in_run_tmp()
+    yield
+    left = _left_in_run_tmp() - before
+    for name in left:
+        path = RUN_TMP / name
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    if left:
+        pytest.fail(f"temporary files outlived the test: {sorted(left)}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(RUN_TMP, ignore_errors=True)
 
 
 @pytest.fixture

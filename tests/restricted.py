@@ -21,7 +21,8 @@ def without_bpftrace(command: list[str]) -> list[str]:
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("hiding bpftrace needs root and unshare (a private mount namespace)")
     hide = "".join(f"mount --bind $e {p}; " for p in BINARIES if Path(p).exists())
-    inner = f"e=$(mktemp); chmod 644 $e; {hide}exec {shlex.join(command)}"
+    # The empty file is removed once mounted (the mounts keep it): no temporary file outlives the test.
+    inner = f"e=$(mktemp); chmod 644 $e; {hide}rm -f $e; exec {shlex.join(command)}"
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
 
 

@@ -427,7 +427,8 @@ def fixture_samples(name: str):
 
     source = BpftraceSource(1.0)
     reports = [t for t in ticks(records(name)) if not t.baseline]
-    return reports, [s for t in ticks(records(name)) if (s := source.sample(t)) is not None]
+    # Recorded reports, read on time when they were recorded.
+    return reports, [s for t in ticks(records(name)) if (s := source.sample(t, read_ns=t.nsecs)) is not None]
 
 
 def test_recorded_reports_become_samples_with_exact_arithmetic():

@@ -132,7 +132,8 @@ def test_pipe_writers_show_blocked_edges_between_their_own_threads(tmp_path: Pat
 
 
 @pytest.mark.parametrize("source", ["procfs", pytest.param("bpftrace", marks=pytest.mark.bpf)])
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_signal_ends_with_every_completed_row_on_disk_and_exit_0(tmp_path: Path, sig: signal.Signals,
                                                                  source: str):
     if source == "bpftrace":
@@ -176,6 +177,42 @@ def test_signal_while_bpftrace_starts_exits_0_and_leaves_nothing(tmp_path: Path)
     finally:
         proc.kill()
     assert proc.returncode == 0 and stderr == ""
+    assert processes_with(mark) == []
+
+
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """True once the process has a handler for `sig` (the SigCgt mask in /proc/PID/status)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
+@pytest.mark.parametrize("source", ["procfs", pytest.param("bpftrace", marks=pytest.mark.bpf)])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_stop_signal_at_the_first_moment_it_is_caught_exits_0_with_the_header(tmp_path: Path, source: str,
+                                                                              sig: signal.Signals):
+    """The earliest a process can act on a signal is when its handler is in place: scxtop's first
+    line installs it, before any import; from there on a stop is clean."""
+    if source == "bpftrace":
+        needs_bpf()
+    env, mark = marked_env()
+    out = tmp_path / "log.csv"
+    command = [sys.executable, "-m", "scxtop", "log", "--source", source, "--csv", str(out)]
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        while not catches(proc.pid, sig):
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.001)
+        caught_after = time.monotonic() - started
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and stderr == "", (caught_after, stderr)
+    assert out.read_text().startswith("time,elapsed_s,cpu0_rq,")
     assert processes_with(mark) == []
 
 

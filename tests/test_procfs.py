@@ -6,6 +6,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,12 @@ def test_comm_with_spaces_and_parentheses_nice_and_policy_are_read():
     child = subprocess.Popen([sys.executable, "-c", ODD_TASK, str(cpu)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline() == "ready\n"
-        stat = {t.tid: t for t in scan_threads(runnable_only=False)}[child.pid]
+        # "ready" comes just before the sleep: wait (bounded) until the child is in it, so that the
+        # state read is the sleep's and not the last instructions before it or a preemption.
+        deadline = time.monotonic() + 30
+        while (stat := {t.tid: t for t in scan_threads(runnable_only=False)}[child.pid]).state != "S":
+            assert time.monotonic() < deadline, stat
+            time.sleep(0.01)
     finally:
         child.kill()
         child.wait()

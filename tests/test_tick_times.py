@@ -1,4 +1,5 @@
-"""Rows carry the time of their tick, and a stalled bpftrace is recorded as a gap, not as values."""
+"""Rows carry the time of their tick, a stalled bpftrace is recorded as a gap (not as values), and
+a bpftrace killed by a signal is named as such."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 import pytest
 from workloads import bpf_skip_reason
 
+from scxtop.bpftrace.errors import BpftraceError, classify_stderr
 from scxtop.bpftrace.ticks import TickClock
 from scxtop.sources.bpftrace import BpftraceSource
 
@@ -74,3 +76,27 @@ def test_sigstopped_bpftrace_gives_gap_rows_not_made_up_values():
     times = [r.time for r in [*rows, after]]
     assert all(b - a == pytest.approx(0.5, abs=0.1) for a, b in itertools.pairwise(times))
     assert all(b.elapsed_s > a.elapsed_s for a, b in itertools.pairwise(rows))
+
+
+def test_a_signal_is_named_whatever_was_printed_before():
+    assert str(classify_stderr("", -9)) == "bpftrace was killed (SIGKILL)"
+    assert str(classify_stderr("Attaching 5 probes...\n", -15)) == "bpftrace was killed (SIGTERM)"
+    assert str(classify_stderr("ERROR: something\n", 1)) == "bpftrace failed (exit status 1): something"
+
+
+@pytest.mark.bpf
+def test_bpftrace_killed_by_a_signal_says_so():
+    reason = bpf_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    source = BpftraceSource(0.5)
+    stream = source.samples()
+    try:
+        next(stream)
+        os.kill(source.pid, signal.SIGKILL)
+        with pytest.raises(BpftraceError, match=r"^bpftrace was killed \(SIGKILL\)$"):
+            for _ in range(20):
+                next(stream)
+    finally:
+        source.close()
+        stream.close()

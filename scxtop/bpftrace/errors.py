@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from pathlib import Path
 
 from scxtop.errors import ScxtopError
@@ -70,6 +71,13 @@ def _kernel_before(release: str, major: int, minor: int) -> bool:
     return bool(m) and (int(m[1]), int(m[2])) < (major, minor)
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def classify_stderr(stderr: str, returncode: int | None = None, kernel: str | None = None) -> BpftraceError:
     """The most specific error for what bpftrace printed before it failed.
 
@@ -77,6 +85,8 @@ def classify_stderr(stderr: str, returncode: int | None = None, kernel: str | No
     limit BPF maps, so only there is a failed map creation blamed on it.
     """
     lines = meaningful_lines(stderr)
+    if returncode is not None and returncode < 0:  # killed: whatever it printed before is not why
+        return BpftraceError(f"bpftrace was killed ({_signal_name(-returncode)})")
     text = "\n".join(lines)
     first = _first_error(lines)
     memlock_warned = any(p.search(stderr) for p in HARMLESS)

@@ -3,8 +3,10 @@
 The child gets its own process group (so a terminal's Ctrl-C reaches scxtop, which then stops
 bpftrace in order), SIGKILL as its parent-death signal (so it dies with scxtop even when scxtop
 is SIGKILLed), and RLIMIT_MEMLOCK raised as far as allowed (bpftrace 0.17 otherwise warns and,
-on kernels before 5.11, cannot create maps). Note that the parent-death signal follows the
-*thread* that started the child: start it from a thread that lives as long as the collection.
+on kernels before 5.11, cannot create maps). The program goes on the command line (`-e`), never
+into a temporary file: a file could outlive a scxtop killed by a signal it does not catch.
+Note that the parent-death signal follows the *thread* that started the child: start it from a
+thread that lives as long as the collection.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ import resource
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from scxtop.bpftrace.errors import BpftraceError, BpftraceNotFound, classify_stderr
 from scxtop.bpftrace.records import AttachedProbes, ErrorRecord, Record, parse_record
@@ -96,16 +96,12 @@ class BpftraceProcess:
 
     def __init__(self, program: str, *, binary: str | None = None, env: dict[str, str] | None = None):
         self.binary = find_bpftrace(binary)
-        self._file = tempfile.NamedTemporaryFile("w", prefix="scxtop-", suffix=".bt", delete=False)  # noqa: SIM115
-        self._file.write(program)
-        self._file.close()
-        os.chmod(self._file.name, 0o644)  # bpftrace may run under another uid (setpriv, sudo -u)
         self._stderr: list[str] = []
         self._stderr_size = 0
         self._stopping = False
         parent = os.getpid()
         self.proc = subprocess.Popen(
-            [self.binary, "-f", "json", "-B", "line", self._file.name],
+            [self.binary, "-f", "json", "-B", "line", "-e", program],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -190,8 +186,6 @@ class BpftraceProcess:
             with contextlib.suppress(OSError, ValueError):
                 if stream:
                     stream.close()
-        with contextlib.suppress(OSError):
-            Path(self._file.name).unlink()
         return self.proc.returncode
 
     def __enter__(self) -> BpftraceProcess:

@@ -65,6 +65,12 @@ class CsvWriter:
         self._sink = RowSink(target)
         self._ncpus: int | None = None
 
+    def ensure_header(self, ncpus: int) -> None:
+        """The header alone, for a log stopped before its first row (a no-op after one)."""
+        if self._ncpus is None:
+            self._ncpus = ncpus
+            self._sink.write_line(_csv_line(csv_header(ncpus)))
+
     def write(self, sample: Sample) -> None:
         if self._ncpus is None:
             self._ncpus = max((c.cpu for c in sample.cpus), default=-1) + 1

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import psutil
 
+from scxtop import stopsignals
 from scxtop.bpftrace import BpftraceProcess, Tick, build, find_bpftrace, kernel_types, ticks, tracefs_mounted
 from scxtop.bpftrace.errors import BpftraceError
 from scxtop.bpftrace.privileges import bpf_privilege
@@ -139,7 +140,9 @@ class BpftraceSource:
         with self._lock:
             if self._closed.is_set():
                 return None
-            self._proc = BpftraceProcess(self.program(self._running_interval), binary=self.binary)
+            program = self.program(self._running_interval)
+            with stopsignals.deferred():  # a stop signal lands once the child is recorded
+                self._proc = BpftraceProcess(program, binary=self.binary)
         return self._proc if self._proc.wait_attached() is not None else None
 
     def samples(self) -> Iterator[Sample]:
@@ -243,12 +246,15 @@ class BpftraceSource:
                 self._switches[cpu] = now
         return deltas
 
-    def sample(self, tick: Tick) -> Sample | None:
-        """The Sample for one report; None for a baseline report (it only primes the counters)."""
+    def sample(self, tick: Tick, read_ns: int | None = None) -> Sample | None:
+        """The Sample for one report; None for a baseline report (it only primes the counters).
+
+        `read_ns`: when the report was read (CLOCK_MONOTONIC, as bpftrace's nsecs), now by default.
+        """
         if tick.baseline:
             self._switch_deltas(_per_cpu(tick.entries("@switches")))
             return None
-        when = self._clock.time(tick.nsecs, time.monotonic_ns(), time.time())
+        when = self._clock.time(tick.nsecs, time.monotonic_ns() if read_ns is None else read_ns, time.time())
         if when.gap:
             return self._gap(tick, when)
         duration = when.interval_s

@@ -1,0 +1,72 @@
+"""The stop signals (SIGINT, SIGTERM, SIGHUP), caught from scxtop's first line on.
+
+A `systemctl stop`, a closed terminal or a supervisor's SIGTERM may come while Python is still
+importing; with the default action scxtop would die without its CSV header (or, later, without
+stopping bpftrace). `catch_early()` runs before anything else and only notes the signal;
+`scxtop log` then stops cleanly on it, and every other command gets the default action back
+(`release()`), with a noted signal delivered again.
+"""
+
+from __future__ import annotations
+
+import _signal  # not `signal`: its enum import alone costs milliseconds before the handler is in place
+
+STOP_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
+_pending: list[int] = []
+
+
+def _note(signum: int, _frame: object) -> None:
+    _pending.append(signum)
+
+
+def catch_early() -> None:
+    for sig in STOP_SIGNALS:
+        _signal.signal(sig, _note)
+
+
+def pending() -> int | None:
+    """The first stop signal noted since `catch_early()`, if any."""
+    return _pending[0] if _pending else None
+
+
+def release() -> None:
+    """Default actions back (Ctrl-C raises KeyboardInterrupt again); a noted signal acts now."""
+    if _signal.getsignal(_signal.SIGTERM) is not _note:
+        return
+    for sig in STOP_SIGNALS:
+        _signal.signal(sig, _signal.default_int_handler if sig == _signal.SIGINT else _signal.SIG_DFL)
+    if _pending:
+        _signal.raise_signal(_pending[0])
+
+
+_holding = 0
+_held: list[int] = []
+
+
+def holding() -> bool:
+    """True inside `deferred()`: a handler should note its signal (`hold`) and not raise."""
+    return _holding > 0
+
+
+def hold(signum: int) -> None:
+    _held.append(signum)
+
+
+class deferred:  # lower case: used as `with stopsignals.deferred():`, like a function
+    """A section that a stop signal must not interrupt: a child being started and recorded.
+
+    `scxtop log`'s handler raises to leave a blocking read; raised inside Popen, or between
+    Popen and the assignment that records the child, it would leave bpftrace unknown to the code
+    that stops it. A handler that sees `holding()` calls `hold()` instead, and the signal is
+    raised again when the section ends.
+    """
+
+    def __enter__(self) -> None:
+        global _holding
+        _holding += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _holding
+        _holding -= 1
+        if not _holding and _held:
+            _signal.raise_signal(_held.pop(0))
