@@ -17,7 +17,12 @@ TRACEFS = Path("/sys/kernel/tracing")
 
 # 0.17 tries to raise RLIMIT_MEMLOCK to infinity and prints this when it cannot (no
 # CAP_SYS_RESOURCE); kernels >= 5.11 account BPF memory to the cgroup, so it is harmless.
-HARMLESS = (re.compile(r"couldn't set RLIMIT_MEMLOCK"),)
+# 0.2x reads available_filter_functions (for kprobes, which our programs do not use) and warns
+# where the kernel has no function tracer.
+HARMLESS = (
+    re.compile(r"couldn't set RLIMIT_MEMLOCK"),
+    re.compile(r"Could not read functions from .*available_filter_functions"),
+)
 
 
 class BpftraceError(ScxtopError):

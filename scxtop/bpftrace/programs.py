@@ -5,6 +5,10 @@ other kernels:
 
     code;   //@ without task_struct.blocked_on: other code;   -> `other code` where BTF lacks it
     //@ with struct scx_rq: code;                             -> `code` only where BTF has it
+    code;   //@ with bpftrace delete value: other code;       -> `other code` where it has it
+
+A feature is a kernel type (`struct X`, `struct.field`, from BTF) or a bpftrace one
+(`bpftrace ...`, from its version: see `bpftrace_features`).
 
 A file's report block (`interval:s:1 { print ... clear ... }`) prints its maps each second.
 `combine` joins several files into one program with one report block at the requested interval,
@@ -27,7 +31,7 @@ TICK = "scxtop-tick"
 BASE = "scxtop-base"
 END = "scxtop-end"
 
-_WITH = re.compile(r"^(?P<indent>\s*)//@ with (?P<feature>[^:]+):\s?(?P<code>.*)$")
+_WITH = re.compile(r"^(?P<indent>\s*)(?P<before>\S.*?)?\s*//@ with (?P<feature>[^:]+):\s?(?P<code>.*)$")
 _WITHOUT = re.compile(r"^(?P<code>.*?)\s*//@ without (?P<feature>[^:]+):\s?(?P<alt>.*)$")
 _REPORT = re.compile(r"^interval:s:1\s*\n\{\n(?P<body>.*?)^\}\s*$", re.MULTILINE | re.DOTALL)
 
@@ -50,7 +54,7 @@ def render(text: str, has: Callable[[str], bool]) -> str:
     out = []
     for line in text.splitlines():
         if m := _WITH.match(line):
-            out.append(m["indent"] + m["code"] if has(m["feature"]) else "")
+            out.append(m["indent"] + m["code"] if has(m["feature"]) else m["indent"] + (m["before"] or ""))
         elif m := _WITHOUT.match(line):
             out.append(m["code"] if has(m["feature"]) else re.match(r"\s*", line)[0] + m["alt"])
         else:
@@ -98,3 +102,24 @@ def build(names: Iterable[str], interval_s: float, has: Callable[[str], bool], m
     """The combined program for this kernel from the named files in bpftrace/."""
     programs = (split(n, render(probe_path(n).read_text(), has)) for n in names)
     return combine(programs, interval_s, merged)
+
+
+BPFTRACE_FEATURES = {
+    "bpftrace delete value": (0, 24),  # delete() returns whether it deleted; 0.27 warns when dropped
+}
+TESTED_VERSIONS = ("0.17", "0.23", "0.27")
+"""The bpftrace releases the probe programs are tested on (Debian bookworm, trixie, sid)."""
+KNOWN_RANGE = ((0, 17), (0, 27))
+
+
+def bpftrace_has(version: tuple[int, int]) -> Callable[[str], bool]:
+    """The `//@ with bpftrace ...` features of a bpftrace version (major, minor)."""
+    return lambda feature: feature in BPFTRACE_FEATURES and version >= BPFTRACE_FEATURES[feature]
+
+
+def untested_note(version: tuple[int, int]) -> str | None:
+    """For a version outside the tested range: a note naming the tested ones; None inside it."""
+    if KNOWN_RANGE[0] <= version <= KNOWN_RANGE[1]:
+        return None
+    return (f"bpftrace {version[0]}.{version[1]} untested (scxtop is tested with "
+            f"{', '.join(TESTED_VERSIONS)})")

@@ -21,6 +21,8 @@ from scxtop import stopsignals
 from scxtop.bpftrace import BpftraceProcess, Tick, build, find_bpftrace, kernel_types, ticks, tracefs_mounted
 from scxtop.bpftrace.errors import BpftraceError
 from scxtop.bpftrace.privileges import bpf_privilege
+from scxtop.bpftrace.process import bpftrace_version
+from scxtop.bpftrace.programs import bpftrace_has, untested_note
 from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
 from scxtop.bpftrace.ticks import TickClock, TickTime
 from scxtop.chains import build_chains
@@ -38,7 +40,9 @@ from scxtop.model import (
 )
 from scxtop.sources.bpftrace_edges import ended_edges, live_edges, owners_blocked_elsewhere
 
-PROBES = ("runqueue", "context_switches", "migrations", "wakeup_latency", "mutex_waits")
+# wakeup_latency first: its sched_wakeup block gives @wake_ts its type before the merged
+# sched_switch block reads (and casts) it; bpftrace 0.17 cannot cast a map it has not typed yet.
+PROBES = ("wakeup_latency", "runqueue", "context_switches", "migrations", "mutex_waits")
 PROFILE_HZ = 99  # runqueue.bt's sampling rate
 TOP_DELAYED = 10
 DELAYS_EVERY_S = 1.0
@@ -106,8 +110,9 @@ class BpftraceSource:
         self.binary = binary
         self.top_migrators = top_migrators
         types = kernel_types()
-        self._has = types.has if types else (lambda feature: False)
-        self.has_scx = self._has("struct scx_rq")
+        self._kernel_has = types.has if types else (lambda feature: False)
+        self._version: tuple[int, int] | None = None
+        self.has_scx = self._kernel_has("struct scx_rq")
         self.ncpu = psutil.cpu_count() or os.cpu_count() or 1
         self._proc: BpftraceProcess | None = None
         self._closed = threading.Event()
@@ -130,6 +135,18 @@ class BpftraceSource:
         """bpftrace's pid while it runs (tests check it is gone after close())."""
         return self._proc.pid if self._proc else None
 
+    def _bpftrace(self) -> tuple[int, int]:
+        """bpftrace's (major, minor), asked once (`bpftrace --version`)."""
+        if self._version is None:
+            v = bpftrace_version(self.binary)
+            self._version = (v.major, v.minor)
+        return self._version
+
+    def _has(self, feature: str) -> bool:
+        if feature.startswith("bpftrace "):
+            return bpftrace_has(self._bpftrace())(feature)
+        return self._kernel_has(feature)
+
     def program(self, interval_s: float | None = None) -> str:
         return build(PROBES, interval_s or self.interval_s, self._has)
 
@@ -143,7 +160,13 @@ class BpftraceSource:
             program = self.program(self._running_interval)
             with stopsignals.deferred():  # a stop signal lands once the child is recorded
                 self._proc = BpftraceProcess(program, binary=self.binary)
-        return self._proc if self._proc.wait_attached() is not None else None
+        try:
+            return self._proc if self._proc.wait_attached() is not None else None
+        except BpftraceError as err:
+            untested = untested_note(self._bpftrace())
+            if untested is None:
+                raise
+            raise type(err)(f"{err} ({untested})") from None
 
     def samples(self) -> Iterator[Sample]:
         """One Sample per report until close(); restarts bpftrace when interval_s changes."""
@@ -287,6 +310,8 @@ class BpftraceSource:
 
     def _notes(self) -> tuple[str, ...]:
         notes = (self._delays.limitation,) if self._delays.limitation else ()
+        if self._version is not None and (untested := untested_note(self._version)):
+            notes += (untested,)
         if self._gap_note is not None and time.monotonic() < self._gap_note[1]:
             notes += (self._gap_note[0],)
         return notes
