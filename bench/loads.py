@@ -71,10 +71,12 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def messaging(groups: int, loops: int, pipes: bool = False) -> Load:
-    label = f"messaging -g {groups}" + (" -p" if pipes else "")
-    command = f"perf bench sched messaging -g {groups} -l {loops}" + (" -p" if pipes else "")
-    return Load(label, command, lambda: perf_messaging(loops=loops, groups=groups, pipes=pipes).seconds)
+def messaging(groups: int, loops: int, pipes: bool = False, threads: bool = False) -> Load:
+    flags = (" -p" if pipes else "") + (" -t" if threads else "")
+    label = f"messaging -g {groups}{flags}"
+    command = f"perf bench sched messaging -g {groups} -l {loops}{flags}"
+    return Load(label, command,
+                lambda: perf_messaging(loops=loops, groups=groups, pipes=pipes, threads=threads).seconds)
 
 
 def forced_migrations(count: int) -> Load:

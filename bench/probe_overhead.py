@@ -57,11 +57,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+MESSAGING_FLAGS: list[str] = []
+"""Extra `perf bench sched messaging` flags (--pipe-threads: `-p -t`, the pipe-mutex-heavy load)."""
+
+
 def messaging(loops: int) -> tuple[float, float]:
     """(runtime reported by perf, user+system CPU seconds of perf and its workers)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        ["perf", "bench", "sched", "messaging", "-l", str(loops)], capture_output=True, text=True, check=True
+        ["perf", "bench", "sched", "messaging", *MESSAGING_FLAGS, "-l", str(loops)],
+        capture_output=True, text=True, check=True,
     ).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -207,7 +212,11 @@ def main() -> int:
     parser.add_argument("--variants", nargs="+", default=["bare", "scxtop", "naive"])
     parser.add_argument("--bpf-stats", action="store_true",
                         help="set kernel.bpf_stats_enabled during the run to report probe ns per event")
+    parser.add_argument("--pipe-threads", action="store_true",
+                        help="messaging -p -t: pipes and threads (every write contends on a pipe mutex)")
     args = parser.parse_args()
+    if args.pipe_threads:
+        MESSAGING_FLAGS[:] = ["-p", "-t"]
     progs = programs(args.variants)
     results: dict[str, list[Run]] = {v: [] for v in progs}
     with bpf_stats(args.bpf_stats):
@@ -230,7 +239,8 @@ def table(results: dict[str, list[Run]], args: argparse.Namespace) -> str:
     bare_rt = med("bare", "runtime") if "bare" in results else None
     bare_cpu = med("bare", "cpu") if "bare" in results else None
     lines = [
-        f"perf bench sched messaging -l {args.loops}; {args.rounds} interleaved rounds; medians; "
+        f"perf bench sched messaging {' '.join(MESSAGING_FLAGS)} -l {args.loops}; "
+        f"{args.rounds} interleaved rounds; medians; "
         f"{os.cpu_count()} CPUs, kernel {os.uname().release}",
         f"{'variant':<18}{'runtime s':>10}{'ratio':>7}{'cpu s':>8}{'ratio':>7}"
         f"{'probe ns/ev':>12}{'probe ms':>9}{'bpftrace cpu/s':>15}{'reader cpu/s':>13}",

@@ -54,26 +54,32 @@ class Plan:
     record_rounds: int
     record_seconds: float
     dashboard_quick: bool
+    pipe_load: Load | None = None
+    """The pipe-mutex-heavy load (-p -t), in the overhead table beside the main one (issue 11)."""
 
 
 def full_plan() -> Plan:
     return Plan(messaging(10, 150), [messaging(2, 500), messaging(20, 100), messaging(10, 300, pipes=True),
                                      forced_migrations(10000)],
                 main_rounds=11, rate_rounds=7, own_rounds=2, own_window_s=8.0, first_rounds=3,
-                record_rounds=3, record_seconds=1.0, dashboard_quick=False)
+                record_rounds=3, record_seconds=1.0, dashboard_quick=False,
+                pipe_load=messaging(10, 150, pipes=True, threads=True))
 
 
 def quick_plan() -> Plan:
     return Plan(messaging(10, 20), [messaging(2, 50), messaging(20, 5), messaging(10, 20, pipes=True),
                                     forced_migrations(1000)],
                 main_rounds=1, rate_rounds=1, own_rounds=1, own_window_s=1.0, first_rounds=1,
-                record_rounds=1, record_seconds=0.2, dashboard_quick=True)
+                record_rounds=1, record_seconds=0.2, dashboard_quick=True,
+                pipe_load=messaging(10, 20, pipes=True, threads=True))
 
 
 def sections(plan: Plan) -> dict[str, Callable[[], Table]]:
     return {
         "overhead": lambda: probe_cost.table("Probe overhead on perf bench sched messaging",
-                                             [(plan.main_load, MAIN_VARIANTS)], plan.main_rounds),
+                                             [(plan.main_load, MAIN_VARIANTS)]
+                                             + ([(plan.pipe_load, MAIN_VARIANTS)] if plan.pipe_load else []),
+                                             plan.main_rounds),
         "rate": lambda: probe_cost.table("Probe cost against the context-switch and migration rate",
                                          [(load, SCALE_VARIANTS) for load in plan.rate_loads],
                                          plan.rate_rounds),

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOADS = ("messaging -g 2", "messaging -g 20", "messaging -g 10 -p", "forced migrations")
 EXPECTED = {
     "Probe overhead on perf bench sched messaging": [
-        f"messaging -g 10 · {v}"
+        f"{load} · {v}" for load in ("messaging -g 10", "messaging -g 10 -p -t")
         for v in ("bare", "bare again (A/A)", "plain bpftrace", "scxtop log 1s", "scxtop log 0.1s")],
     "Probe cost against the context-switch and migration rate": [
         f"{load} · {v}" for load in LOADS for v in ("bare", "plain bpftrace", "scxtop log 1s")],

@@ -124,11 +124,15 @@ class MessagingResult:
     seconds: float
 
 
-def perf_messaging(loops: int = 100, groups: int = 10, pipes: bool = False) -> MessagingResult:
-    """`perf bench sched messaging`: many processes passing messages, switch-heavy; its runtime."""
+def perf_messaging(loops: int = 100, groups: int = 10, pipes: bool = False,
+                   threads: bool = False) -> MessagingResult:
+    """`perf bench sched messaging`: many processes passing messages, switch-heavy; its runtime.
+    `threads` (-t) with `pipes` (-p): every write contends on a pipe mutex (the mutex probe's worst case)."""
     cmd = ["perf", "bench", "sched", "messaging", "-g", str(groups), "-l", str(loops)]
     if pipes:
         cmd.append("-p")
+    if threads:
+        cmd.append("-t")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     m = re.search(r"Total time:\s*([\d.]+)", out)
     if not m:

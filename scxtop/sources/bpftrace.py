@@ -44,6 +44,8 @@ from scxtop.sources.bpftrace_edges import ended_edges, live_edges, owners_blocke
 # sched_switch block reads (and casts) it; bpftrace 0.17 cannot cast a map it has not typed yet.
 PROBES = ("wakeup_latency", "runqueue", "context_switches", "migrations", "mutex_waits")
 PROFILE_HZ = 99  # runqueue.bt's sampling rate
+RQ_PEAK_NOTE = "rq peak from 99 Hz samples"
+"""What the cheaper runqueue probe gives up (README, "Cost"): bursts between samples."""
 TOP_DELAYED = 10
 DELAYS_EVERY_S = 1.0
 GAP_NOTE_S = 10.0
@@ -309,7 +311,9 @@ class BpftraceSource:
         )
 
     def _notes(self) -> tuple[str, ...]:
-        notes = (self._delays.limitation,) if self._delays.limitation else ()
+        notes = (RQ_PEAK_NOTE,)
+        if self._delays.limitation:
+            notes += (self._delays.limitation,)
         if self._version is not None and (untested := untested_note(self._version)):
             notes += (untested,)
         if self._gap_note is not None and time.monotonic() < self._gap_note[1]:
