@@ -97,11 +97,12 @@ def test_what_the_source_cannot_see_is_absent_not_zero():
     assert value(found, "scxtop_cpu_runqueue_length", cpu="0") == 1.0
     assert value(found, "scxtop_cpu_runqueue_length", cpu="1") == 0.0  # seen, and zero
     assert value(found, "scxtop_source_info", source="procfs") == 1
-    for absent in ("scxtop_cpu_context_switches_total", "scxtop_cpu_migrations_in_total", "scxtop_migrations_total",
-                   "scxtop_wakeup_latency_seconds_bucket", "scxtop_blocked_tasks", "scxtop_blocked_chains",
-                   "scxtop_priority_inversions", "scxtop_task_delay_seconds_total", "scxtop_sched_ext_state",
-                   "scxtop_sched_ext_ops_info", "scxtop_sched_ext_changes_total", "scxtop_bpftrace_lost_events_total",
-                   "scxtop_cpu_runqueue_length_max", "scxtop_cpu_runqueue_sched_ext_length"):
+    for absent in ("scxtop_cpu_context_switches_total", "scxtop_cpu_migrations_in_total",
+                   "scxtop_migrations_total", "scxtop_wakeup_latency_seconds_bucket", "scxtop_blocked_tasks",
+                   "scxtop_blocked_chains", "scxtop_priority_inversions", "scxtop_task_delay_seconds_total",
+                   "scxtop_sched_ext_state", "scxtop_sched_ext_ops_info", "scxtop_sched_ext_changes_total",
+                   "scxtop_bpftrace_lost_events_total", "scxtop_cpu_runqueue_length_max",
+                   "scxtop_cpu_runqueue_sched_ext_length"):
         assert absent not in names(found), absent
 
 
@@ -111,7 +112,8 @@ def test_nothing_but_our_own_process_before_the_first_interval():
 
 
 def _cpu(cpu: int, csw: int | None) -> CpuStats:
-    return CpuStats(cpu=cpu, rq=1.0, csw=csw, mig_in=None if csw is None else 1, mig_out=None if csw is None else 2)
+    seen = csw is not None
+    return CpuStats(cpu=cpu, rq=1.0, csw=csw, mig_in=1 if seen else None, mig_out=2 if seen else None)
 
 
 def _plain(i: int, csw: int | None, **fields: object) -> Sample:
@@ -131,7 +133,8 @@ def test_counters_only_grow_and_carry_on_across_a_source_restart():
 
 
 def test_histogram_buckets_are_cumulative_and_add_up_across_intervals():
-    hist = LatencyHistogram((LatencyBucket(0, 1, 3), LatencyBucket(4, 8, 5), LatencyBucket(1 << 30, 1 << 31, 2)))
+    hist = LatencyHistogram((LatencyBucket(0, 1, 3), LatencyBucket(4, 8, 5),
+                             LatencyBucket(1 << 30, 1 << 31, 2)))
     exporter = exported(*(_plain(i, 1, wakeup_latency=hist) for i in range(3)))
     found = series(exporter, OPENMETRICS)
     counts = [value(found, "scxtop_wakeup_latency_seconds_bucket", le=le) for le in LE_BOUNDS]
@@ -151,11 +154,13 @@ def test_bucket_index_puts_a_bucket_at_the_first_bound_not_below_its_upper_edge(
 
 def test_sched_ext_kernel_counters_carry_across_scheduler_loads():
     def scx(seq: int, n: int) -> SchedExtState:
-        return SchedExtState(supported=True, state="enabled", ops="x", enable_seq=seq, events=(("SCX_EV_A", n),))
+        return SchedExtState(supported=True, state="enabled", ops="x", enable_seq=seq,
+                             events=(("SCX_EV_A", n),))
 
     acc = Accumulator()
-    totals = [acc.add(_plain(i, 1, scx=state)).scx_kernel_events for i, state in enumerate(
-        [scx(1, 5), scx(1, 9), SchedExtState(supported=True, state="disabled"), scx(2, 1), scx(2, 4), scx(3, 10)])]
+    states = [scx(1, 5), scx(1, 9), SchedExtState(supported=True, state="disabled"), scx(2, 1), scx(2, 4),
+              scx(3, 10)]
+    totals = [acc.add(_plain(i, 1, scx=state)).scx_kernel_events for i, state in enumerate(states)]
     assert [dict(t or ())["SCX_EV_A"] for t in totals] == [5, 9, 9, 10, 13, 23]
 
 
@@ -181,7 +186,8 @@ def test_task_delay_counts_each_nanosecond_once_even_when_a_list_is_reused():
     later = (TaskDelay(10, "a", 0, "normal", 0, delay_ns=300, total_delay_ns=1300),
              TaskDelay(11, "b", 0, "normal", 0, delay_ns=50, total_delay_ns=5000))
     acc = Accumulator()
-    got = [acc.add(_plain(i, 1, delayed_tasks=d)).task_delay_ns for i, d in enumerate([first, first, later, later])]
+    lists = [first, first, later, later]
+    got = [acc.add(_plain(i, 1, delayed_tasks=d)).task_delay_ns for i, d in enumerate(lists)]
     assert got == [100, 100, 100 + 300 + 50, 450]  # a grew by 300; b is new: its interval's 50
 
 
@@ -195,7 +201,7 @@ def test_format_follows_the_accept_header():
     exporter = exported(full_sample())
     om, om_type = exporter.render(OPENMETRICS)
     text, text_type = exporter.render("text/plain;version=0.0.4")
-    plain, plain_type = exporter.render(None)
+    _, plain_type = exporter.render(None)
     assert om_type.startswith("application/openmetrics-text") and om.endswith(b"# EOF\n")
     assert om.count(b"# EOF") == 1
     assert text_type.startswith("text/plain") and b"# EOF" not in text
@@ -319,4 +325,5 @@ def test_promtool_check_metrics_is_clean(pairs: bool):
     body, _ = exported(procfs_like_sample(0), full_sample(1), full_sample(2), cpu_pairs=pairs,
                        versions={"bpftrace": "0.17.0"}, count_restarts=True).render("text/plain")
     done = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60)
-    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), (done.stdout, done.stderr)
+    assert done.returncode == 0, done.stderr
+    assert not done.stdout.strip() and not done.stderr.strip(), (done.stdout, done.stderr)

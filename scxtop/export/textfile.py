@@ -29,7 +29,7 @@ def _fix(err: OSError) -> str:
     return {
         errno.ENOENT: "create the directory first (node_exporter's --collector.textfile.directory)",
         errno.ENOTDIR: "give a path inside a directory",
-        errno.ELOOP: "it is a symbolic link: give the real path",
+        errno.ELOOP: "give the real path: symbolic links are not followed",
         errno.EACCES: "choose a directory you can write",
         errno.EPERM: "choose a directory you can write",
         errno.EROFS: "the file system is read-only; choose another directory",
@@ -54,6 +54,8 @@ class TextfileWriter:
         try:
             self._dir = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as err:
+            if err.errno == errno.ENOTDIR and os.path.islink(directory):
+                err = OSError(errno.ELOOP, "it is a symbolic link")
             raise TextfileError(f"cannot write the textfile in {directory}: {err.strerror} "
                                 f"({_fix(err)})") from None
         self._name = name
