@@ -20,7 +20,8 @@ from workloads import bpf_skip_reason, marked_env, processes_with
 RECORDING = ROOT / "tests" / "fixtures" / "recordings" / "contention.jsonl"
 
 
-def scxtop(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def scxtop(*args: str, env: dict[str, str] | None = None, timeout: float = 120
+           ) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "scxtop", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env=env)
 
@@ -161,8 +162,8 @@ def test_log_textfile_alone_writes_no_csv_and_leaves_a_parsable_file(tmp_path: P
 
 def test_log_textfile_combines_with_csv_and_jsonl(tmp_path: Path):
     prom, csv, jsonl = tmp_path / "m.prom", tmp_path / "x.csv", tmp_path / "x.jsonl"
-    done = scxtop("log", "--source", "procfs", "--interval", "0.3", "--duration", "0.9", "--textfile", str(prom),
-                  "--csv", str(csv), "--jsonl", str(jsonl))
+    done = scxtop("log", "--source", "procfs", "--interval", "0.3", "--duration", "0.9",
+                  "--textfile", str(prom), "--csv", str(csv), "--jsonl", str(jsonl))
     assert done.returncode == 0, done.stderr
     assert len(csv.read_text().splitlines()) == 1 + 3
     assert len(jsonl.read_text().splitlines()) >= 3
@@ -172,7 +173,8 @@ def test_log_textfile_combines_with_csv_and_jsonl(tmp_path: Path):
 
 
 def test_log_textfile_in_a_missing_directory_is_a_one_line_error(tmp_path: Path):
-    line = one_line_error(scxtop("log", "--source", "procfs", "--textfile", str(tmp_path / "nope" / "x.prom")))
+    missing = tmp_path / "nope" / "x.prom"
+    line = one_line_error(scxtop("log", "--source", "procfs", "--textfile", str(missing)))
     assert "create the directory" in line
 
 

@@ -26,7 +26,7 @@ def test_the_file_is_in_node_exporters_text_format(tmp_path: Path):
     text = path.read_text()
     families = list(parse_text(text))
     assert text.endswith("\n") and "# EOF" not in text  # Prometheus text 0.0.4, not OpenMetrics
-    assert all(s.timestamp is None for f in families for s in f.samples)  # the textfile collector refuses them
+    assert all(s.timestamp is None for f in families for s in f.samples)  # the textfile collector refuses
     names = [f.name for f in families]
     assert len(names) == len(set(names))
     assert {"scxtop_cpu_runqueue_length", "scxtop_cpu_context_switches", "scxtop_wakeup_latency_seconds",
@@ -53,7 +53,8 @@ def test_a_concurrent_reader_only_ever_sees_whole_files(tmp_path: Path):
         while not done.is_set() and len(reads) < 20000:
             text = path.read_text()
             try:
-                rows = [s for f in parse_text(text) if f.name == "scxtop_cpu_runqueue_length" for s in f.samples]
+                rows = [s for f in parse_text(text) if f.name == "scxtop_cpu_runqueue_length"
+                        for s in f.samples]
             except ValueError as err:
                 errors.append(f"{err}: {text[-200:]!r}")
                 return
