@@ -34,7 +34,13 @@ apt_install() {
 }
 
 apt_install bpftrace python3-venv
-if [ "$verb" = test ]; then apt_install linux-perf tmux; fi
+if [ "$verb" = test ]; then
+    apt_install linux-perf tmux prometheus  # prometheus + promtool: the exporter's tests start their own
+    # Debian starts a system-wide Prometheus (listening on every interface) where systemd runs: not ours.
+    if [ -d /run/systemd/system ] && systemctl is-enabled -q prometheus 2>/dev/null; then
+        systemctl disable -q --now prometheus || true
+    fi
+fi
 
 if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
     say "mount tracefs on /sys/kernel/tracing"
