@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -48,6 +49,14 @@ def skip_reason() -> str | None:
     if len(os.sched_getaffinity(0)) < 2 or BUSY_CPU not in os.sched_getaffinity(0):
         return "needs CPUs 0 and 1 to compare a loaded CPU with another"
     return bpf_skip_reason()
+
+
+def readme_queries() -> list[str]:
+    """The README's ```promql blocks."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    queries = re.findall(r"```promql\n(.*?)```", text, flags=re.DOTALL)
+    assert len(queries) >= 3
+    return queries
 
 
 def free_port() -> int:
@@ -164,6 +173,8 @@ def test_prometheus_scrapes_the_runqueue_of_a_pinned_load_and_the_latency_histog
             # Prometheus asked for OpenMetrics and got it: only that format has the info type.
             assert prom.metadata("scxtop_source") == "info"
             assert prom.metadata("scxtop_wakeup_latency_seconds") == "histogram"
+            for promql in readme_queries():  # the README's queries run on real data (result may be empty)
+                prom.query(promql)
     finally:
         status = scxtop.stop(signal.SIGTERM)
     assert status == 0, "".join(scxtop.stderr)
