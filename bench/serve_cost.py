@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 
 import loads  # noqa: F401  (puts tests/ on sys.path for tui.synthetic)
-from observers import START_TIMEOUT_S, STOP_TIMEOUT_S, LogRun, ObserverError, _gone, scxtop_command
+from observers import LogRun, ObserverError, _gone, scxtop_command
 from procstat import UsageMeter, wait_child
 from table import Table, median, spread
 from tui.synthetic import samples as synthetic_samples
@@ -39,6 +39,9 @@ from scxtop.model import MigrationPair, Sample
 
 OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 SCRAPE_EVERY_S = 15.0
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0
+"""Generous: on a loaded 2-core machine bpftrace alone can take tens of seconds to compile or stop."""
 PAIRS_PER_CPU = 16
 RENDER_COLUMNS = ["ms/render", "cpu ms", "rounds min..max", "vs 2 CPUs", "KiB", "series"]
 SERVE_COLUMNS = ["scxtop cpu/s", "bpftrace cpu/s", "total cpu/s", "% of a core", "scxtop peak MiB", "scrapes"]

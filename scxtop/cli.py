@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "0.0.0.0:9617 for every interface)")
     serve.add_argument("--cpu-pair-migrations", action="store_true",
                        help="also export migrations per CPU pair: one series per pair that has migrated, "
-                            "up to N*(N-1) (about a million at 1024 CPUs: tens of MB per scrape); off by "
-                            "default")
+                            "up to N*(N-1); at 1024 CPUs up to a million series, ~65 MB and ~15 s of CPU "
+                            "per scrape (bench: 67 bytes, 14 us a pair); off by default")
     serve.set_defaults(command_module="scxtop.servecmd")
 
     replay = sub.add_parser("replay", help="open the dashboard on a recording (CSV or JSONL)")
