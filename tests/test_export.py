@@ -327,3 +327,38 @@ def test_promtool_check_metrics_is_clean(pairs: bool):
     done = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert not done.stdout.strip() and not done.stderr.strip(), (done.stdout, done.stderr)
+
+
+def test_idle_connections_beyond_the_bound_are_closed_and_scrapes_resume():
+    """A client that opens many connections and sends nothing holds at most MAX_CONNECTIONS threads."""
+    import socket
+    import urllib.request
+
+    from scxtop.export.http import MAX_CONNECTIONS, ListenAddress, MetricsServer
+
+    server = MetricsServer(ListenAddress("127.0.0.1", 0), exported(full_sample()))
+    server.start()
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(MAX_CONNECTIONS + 8):
+            idle.append(socket.create_connection(("127.0.0.1", server.bound.port), timeout=10))
+        closed = 0
+        for conn in idle[MAX_CONNECTIONS:]:
+            closed += conn.recv(1) == b""  # refused ones are closed by the server at once
+        assert closed == 8
+        for conn in idle:
+            conn.close()
+        url = f"http://127.0.0.1:{server.bound.port}/metrics"
+        for _ in range(100):  # bounded: the freed threads notice their closed clients at once
+            try:
+                with urllib.request.urlopen(url, timeout=10) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                threading.Event().wait(0.05)
+        else:
+            raise AssertionError("no scrape answered after the idle connections closed")
+    finally:
+        for conn in idle:
+            conn.close()
+        server.stop()

@@ -23,6 +23,8 @@ from scxtop.export.exporter import Exporter
 DEFAULT_LISTEN = "127.0.0.1:9617"
 REQUEST_TIMEOUT_S = 10.0
 """A client that sends nothing for this long is dropped (it would otherwise hold a thread)."""
+MAX_CONNECTIONS = 32
+"""Connections served at once; more are closed at once (a thread each: bounded, as we run as root)."""
 
 
 class ListenError(ScxtopError):
@@ -131,6 +133,7 @@ class MetricsServer(ThreadingHTTPServer):
     """The endpoint, bound at construction (so a taken port fails before any collection starts)."""
 
     daemon_threads = True
+    request_queue_size = 64  # listen backlog: a burst of scrapes is not dropped (the default is 5)
     allow_reuse_address = True  # a restart right after a stop must not wait for TIME_WAIT
 
     def __init__(self, address: ListenAddress, exporter: Exporter) -> None:
@@ -142,6 +145,23 @@ class MetricsServer(ThreadingHTTPServer):
             raise ListenError(_bind_error(address, err)) from None
         self.bound = ListenAddress(address.host, self.server_address[1])
         self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hung up mid-answer is its own business; anything else is a bug: report it."""
