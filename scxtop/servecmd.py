@@ -70,6 +70,7 @@ class Collection:
         """Set at the first sample, or when the first start failed (then `error` says why)."""
         self.error: ScxtopError | None = None
         self.source_name = ""
+        self._yielded = 0
         self._thread = threading.Thread(target=self._run, name="scxtop-collect", daemon=True)
 
     def start(self) -> None:
@@ -88,6 +89,8 @@ class Collection:
                     return
                 if self._stop.is_set():
                     return
+                if self._yielded:  # it worked for a while: start again soon, not after the last pause
+                    pause = RESTART_FIRST_S
                 say(f"the {self.source_name or self.spec} source stopped ({err}); "
                     f"starting it again in {pause:g}s, serving the last interval meanwhile")
                 self.exporter.restarted()
@@ -108,6 +111,8 @@ class Collection:
                 self.error = ScxtopError(f"the {self.spec} source ended before its first sample")
                 self.first.set()
                 return
+            if self._yielded:
+                pause = RESTART_FIRST_S
             say(f"the {self.source_name} source ended; starting it again in {pause:g}s")
             self.exporter.restarted()
             self._stop.wait(pause)
@@ -115,6 +120,7 @@ class Collection:
 
     def _stream(self) -> bool:
         """Run one source until it ends (True) or we are stopped (False)."""
+        self._yielded = 0
         source = self._open(self.spec, self.interval_s)
         with self._lock:
             self._source = source
@@ -124,6 +130,7 @@ class Collection:
             self.source_name = source.name
             for sample in source.samples():
                 self.exporter.update(sample, source.name)
+                self._yielded += 1
                 self.first.set()
                 if self._stop.is_set():
                     return False

@@ -45,7 +45,7 @@ class Exporter:
     """Latest interval + running totals, exposed through a private prometheus-client registry.
 
     `versions` maps a source name to its engine's version (bpftrace's) for `scxtop_source_info`.
-    `restarts` starts counting source restarts (serve); leave it off where nothing restarts.
+    `count_restarts` exports source restarts (serve); leave it off where nothing restarts.
     """
 
     def __init__(self, *, cpu_pairs: bool = False, versions: Mapping[str, str] | None = None,
