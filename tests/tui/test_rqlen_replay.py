@@ -25,3 +25,23 @@ async def test_rqlen_capture_plays_at_its_own_interval(speed: float):
         assert app.interval == pytest.approx(0.02, abs=0.002)
         timer = app._replay_timer
         assert timer is not None and timer._interval == pytest.approx(app.interval / speed)
+
+
+async def test_a_gap_row_shows_no_values_and_says_so():
+    """A recorded gap (bpftrace stalled) plays as a row with nothing in it and a status-line note."""
+    from dataclasses import replace
+
+    from scxtop.model import CpuStats
+    from scxtop.tui.status_line import StatusLine
+
+    good = list(load_recording(CAPTURE).samples[:3])
+    note = "no data at 12:00:03 (bpftrace stalled, report 5.0 s late)"
+    gap = replace(good[-1], time=good[-1].time + 0.02, cpus=tuple(CpuStats(cpu=c.cpu) for c in good[-1].cpus),
+                  gap=True, limitations=(note,))
+    app = ScxtopApp(playback=Playback([*good, gap], path="gap.jsonl"), topology=synthetic_topology(2))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: app.playback.index == 3)
+        region = app.query_one(StatusLine).region
+        strips = app.screen._compositor.render_strips()
+        text = "".join(s.crop(region.x, region.right).text for s in strips[region.y:region.bottom])
+        assert "no data at 12:00:03" in text, text
