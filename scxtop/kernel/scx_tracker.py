@@ -141,6 +141,7 @@ class SchedExtTracker:
         events: list[SchedExtEvent] = []
         ejections = [d for d in disables if d.ejected]
         if was_on and (not is_on or seq_moved):
+            assert old.ops is not None  # was_on
             gone = next((d for d in reversed(disables) if d.ops and old.ops.startswith(d.ops)), None)
             if gone is None and disables:
                 gone = disables[-1]

@@ -100,7 +100,7 @@ def to_json(value: Any) -> Any:
 
 
 def sample_to_json(sample: Sample) -> dict[str, Any]:
-    obj = to_json(sample)
+    obj: dict[str, Any] = to_json(sample)
     obj["time_iso"] = iso_time(sample.time)
     return obj
 
@@ -145,7 +145,8 @@ def from_json(tp: Any, value: Any) -> Any:
 
 
 def sample_from_json(obj: dict[str, Any]) -> Sample:
-    return from_json(Sample, obj)
+    sample: Sample = from_json(Sample, obj)
+    return sample
 
 
 def read_jsonl(path: Path) -> list[Sample]:

@@ -455,8 +455,12 @@ class ScxtopApp(App[None]):
         switcher = self._get_switcher()
         assert switcher is not None
         self.post_message(SwitchProgress(f"switching to {name}…"))
+
+        def progress(line: str) -> None:
+            self.post_message(SwitchProgress(line))
+
         try:
-            result = switcher.switch(name, progress=lambda line: self.post_message(SwitchProgress(line)))
+            result = switcher.switch(name, progress=progress)
         except Exception as err:  # a backend bug must not take the dashboard down
             result = SwitchResult(ok=False, target=name, previous=None, seconds=0.0, message=str(err))
         self.post_message(SwitchDone(result))
