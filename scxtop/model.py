@@ -3,6 +3,10 @@
 Plain frozen dataclasses, standard library only, so that sources, the recorder and the
 dashboard agree on one shape and nothing crossing a module boundary is a dict of dicts.
 
+The field names are the JSONL file format (`scxtop.recording.jsonl`): renaming, removing or
+retyping a field breaks the recordings already written, so add fields with defaults instead,
+or bump `jsonl.FORMAT_VERSION`.
+
 Conventions:
 - `None` means "this source cannot see it" (rendered as an empty CSV cell, "n/a" on screen);
   zero means "seen, and it was zero".
