@@ -26,10 +26,11 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_source_options(parser: argparse.ArgumentParser, interval: float = 1.0) -> None:
+def add_source_options(parser: argparse.ArgumentParser, interval: float | None = 1.0,
+                       interval_help: str = "seconds per sample") -> None:
     parser.add_argument("--source", default="auto", help=SOURCE_HELP)
     parser.add_argument(
-        "--interval", type=positive_float, default=interval, metavar="S", help="seconds per sample"
+        "--interval", type=positive_float, default=interval, metavar="S", help=interval_help
     )
 
 
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live view of the Linux CPU scheduler: runqueues, migrations, mutex chains, sched_ext.",
     )
     parser.add_argument("--version", action="version", version=f"scxtop {__version__}")
-    add_source_options(parser)
+    add_source_options(parser, interval=None,
+                       interval_help="seconds per sample (default: [dashboard] interval, else 1)")
     parser.set_defaults(command_module="scxtop.dashboard")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -140,17 +140,19 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
 
 
 def line_of(text: str, table: str, key: str) -> int | None:
-    """The line where `key` is set inside `[table]` ('' for the top level), for error messages.
+    """The line where `key` is set inside `[table]` ('' for the top level), for error messages;
+    for a key that is itself a table, the line of its `[table.key]` header.
 
     A plain scan, good enough to point at a line: headers `[t]`/`[[t]]` switch the table, and a
     line `key = ...` (bare or quoted key) in the current table is the answer.
     """
     current = ""
+    wanted = f"{table}.{key}" if table else key
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line.startswith("["):
             current = line.strip("[] \t").split("]")[0].strip()
-            if key == "" and current == table:
+            if current == wanted:
                 return number
             continue
         name = line.split("=", 1)[0].strip().strip("\"'") if "=" in line else None

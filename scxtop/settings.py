@@ -69,6 +69,12 @@ class Settings:
     """`[[scheduler]]` (and confirm_switch, which the switcher reads too)."""
     path: Path | None = None
     """The file it came from; None when there is none."""
+    text: str = field(default="", repr=False)
+    """The file's text, to point error messages found later (an unknown theme) at their line."""
+
+    def line(self, table: str, key: str) -> int | None:
+        """Where `key` is set in `[table]`, for an error message."""
+        return line_of(self.text, table, key)
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -152,7 +158,8 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
     schedulers = scheduler_config.from_toml(data, text, path)
     dashboard = _dashboard(data, text, path)
     dashboard = DashboardSettings(schedulers.confirm_switch, dashboard.interval, dashboard.theme)
-    return Settings(dashboard=dashboard, keys=_keys(data, text, path), schedulers=schedulers, path=path)
+    return Settings(dashboard=dashboard, keys=_keys(data, text, path), schedulers=schedulers, path=path,
+                    text=text)
 
 
 def load_settings(path: Path | None = None) -> Settings:
