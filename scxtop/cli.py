@@ -1,7 +1,8 @@
 """Command line: parse arguments, pick a mode, and import only what that mode needs.
 
 Each subcommand lives in its own module with a `run(args) -> int`; they are imported lazily so
-that `scxtop log` never loads Textual and `scxtop doctor` never starts bpftrace.
+that `scxtop log` never loads Textual and `scxtop doctor` loads neither Textual nor the sources
+(it does run bpftrace: `--version` and a one-line BEGIN program, to check that BPF loads).
 """
 
 from __future__ import annotations
