@@ -21,7 +21,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from scxtop.sched_ext.errors import ConfigError
+from scxtop.errors import ConfigError
 
 MAX_BYTES = 1 << 20
 """A config is a few hundred bytes; anything over a mebibyte is not one."""

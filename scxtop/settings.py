@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from scxtop.configfile import default_path, line_of, parse_toml, read_config
+from scxtop.errors import ConfigError
 from scxtop.sched_ext import config as scheduler_config
-from scxtop.sched_ext.errors import ConfigError
 
 MAX_INTERVAL_S = 3600.0
 MIN_INTERVAL_S = 0.01

@@ -23,9 +23,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
+from scxtop.errors import ConfigError
 from scxtop.kernel.topology import Grouping, Topology, read_topology
 from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind
-from scxtop.sched_ext.errors import ConfigError
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
 from scxtop.settings import Settings
 from scxtop.sources.base import Source
