@@ -37,7 +37,7 @@ from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
 from scxtop.tui.schedext_panel import SchedExtPanel
-from scxtop.tui.status_line import Status, StatusLine
+from scxtop.tui.status_line import Status, StatusLine, attaching_text
 from scxtop.tui.tasks_panel import TasksPanel
 from scxtop.tui.timeline import ScxTimeline
 from scxtop.tui.too_small import TooSmall, too_small
@@ -239,6 +239,8 @@ class ScxtopApp(App[None]):
     def _render_tick(self) -> None:
         if self._dirty:
             self.refresh_dashboard()
+        elif self.status_line.status.attaching or attaching_text(self._source):
+            self._show_status()  # the attaching clock runs between samples
 
     def refresh_dashboard(self) -> None:
         """Draw every panel from the latest sample (also what the benchmark times)."""
@@ -265,6 +267,7 @@ class ScxtopApp(App[None]):
             "paused": self.paused,
             "retry": self.retry,
             "position": self._position(),
+            "attaching": attaching_text(self._source),
         }
         status = Status.of(self.latest, **extra) if self.latest else Status(**extra)
         if self.latest is None and self.source_factory is not None:
