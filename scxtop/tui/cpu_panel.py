@@ -85,7 +85,20 @@ class CpuPanel(ScrollView, can_focus=True):
         self.columns: tuple[Column, ...] = layout_columns(False, 80)
         self._grouped = False
         self._top = 2.0
+        self._styles: dict[str, Style] = {}
         self.virtual_size = Size(self._width(), 1)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+
+    def _style(self, name: str) -> Style:
+        """A component style, looked up once per theme change instead of once per cell."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = (self.rich_style if name == "base"
+                                          else self.get_component_rich_style(name))
+        return style
 
     def _width(self) -> int:
         return sum(c.width + 1 for c in self.columns)
@@ -114,31 +127,31 @@ class CpuPanel(ScrollView, can_focus=True):
         else:
             index = scroll_y + y - 1
             if index >= len(self.rows):
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, self._style("base"))
             strip = self._row(self.rows[index])
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self._style("base"))
 
     def _header(self) -> Strip:
-        style = self.get_component_rich_style("cpu-panel--header")
+        style = self._style("cpu-panel--header")
         text = " ".join(
             (c.title.rjust(c.width) if c.right else c.title.ljust(c.width)) for c in self.columns
         )
         return Strip([Segment(text + " ", style)])
 
     def _row(self, row: CpuRow) -> Strip:
-        base = self.rich_style
-        na = self.get_component_rich_style("cpu-panel--na")
-        hot = self.get_component_rich_style("cpu-panel--hot")
+        base = self._style("base")
+        na = self._style("cpu-panel--na")
+        hot = self._style("cpu-panel--hot")
         segments: list[Segment] = []
         for i, column in enumerate(self.columns):
             style: Style = base
             if i == BAR_COLUMN:
                 text = bar(row.rq or 0.0, column.width, self._top)
-                style = hot if row.overloaded else self.get_component_rich_style("cpu-panel--bar")
+                style = hot if row.overloaded else self._style("cpu-panel--bar")
             elif i == SPARK_COLUMN:
                 top = max([self._top, *row.history])
                 text = sparkline(row.history, column.width, top)
-                style = self.get_component_rich_style("cpu-panel--spark")
+                style = self._style("cpu-panel--spark")
             else:
                 value = column.text(row)
                 if value is None:
