@@ -39,6 +39,7 @@ class _Chart:
 
 
 class ChartsPanel(Widget):
+    ALLOW_MAXIMIZE = True
     COMPONENT_CLASSES = {
         "charts-panel--title", "charts-panel--axis", "charts-panel--na",
         *(f"charts-panel--c{i}" for i in range(PALETTE)),

@@ -29,6 +29,7 @@ def summary(histogram: LatencyHistogram | None) -> str:
 
 
 class LatencyPanel(Widget):
+    ALLOW_MAXIMIZE = True
     COMPONENT_CLASSES = {"latency-panel--header", "latency-panel--last", "latency-panel--total",
                          "latency-panel--mark", "latency-panel--na"}
     DEFAULT_CSS = """
