@@ -6,6 +6,7 @@ per-CPU widgets. The header line stays at the top while the rows scroll under it
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,16 +27,32 @@ def _num(value: float | None, fmt: str) -> str | None:
     return None if value is None else format(value, fmt)
 
 
+class Kind(enum.Enum):
+    """How a column is drawn: the row loop dispatches on this, never on a column's position."""
+
+    TEXT = "text"
+    """A value; 'n/a' when the source cannot see it."""
+    LOAD = "load"
+    """A value that turns red on an overloaded row (the runqueue)."""
+    BAR = "bar"
+    """The runqueue as a bar on the panel's common scale."""
+    HISTORY = "history"
+    """The runqueue history as a sparkline."""
+    FLAG = "flag"
+    """A marker that is always red (HOT)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     title: str
     width: int
     text: Callable[[CpuRow], str | None]
     right: bool = True
+    kind: Kind = Kind.TEXT
 
 
 def _bar_column(width: int) -> Column:
-    return Column("", width, lambda r: "", right=False)  # drawn separately
+    return Column("", width, lambda r: "", right=False, kind=Kind.BAR)
 
 
 def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
@@ -48,16 +65,14 @@ def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
         Column("csw/s", 6, lambda r: rate(r.csw_s)),
         Column("in/s", 5, lambda r: rate(r.mig_in_s)),
         Column("out/s", 5, lambda r: rate(r.mig_out_s)),
-        Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False),
+        Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False, kind=Kind.FLAG),
     )
-    rq = Column("rq", 5, lambda r: _num(r.rq, ".1f"))
+    rq = Column("rq", 5, lambda r: _num(r.rq, ".1f"), kind=Kind.LOAD)
     used = sum(c.width + 1 for c in (label, rq, *fixed)) + BAR_WIDTH + 1
     spark = max(6, min(40, width - used - 1))
-    history = Column("history", spark, lambda r: "", right=False)
+    history = Column("history", spark, lambda r: "", right=False, kind=Kind.HISTORY)
     return (label, rq, _bar_column(BAR_WIDTH), history, *fixed)
 
-
-BAR_COLUMN, SPARK_COLUMN, HOT_COLUMN = 2, 3, 10
 
 
 class CpuPanel(ScrollView, can_focus=True):
@@ -143,12 +158,12 @@ class CpuPanel(ScrollView, can_focus=True):
         na = self._style("cpu-panel--na")
         hot = self._style("cpu-panel--hot")
         segments: list[Segment] = []
-        for i, column in enumerate(self.columns):
+        for column in self.columns:
             style: Style = base
-            if i == BAR_COLUMN:
+            if column.kind is Kind.BAR:
                 text = bar(row.rq or 0.0, column.width, self._top)
                 style = hot if row.overloaded else self._style("cpu-panel--bar")
-            elif i == SPARK_COLUMN:
+            elif column.kind is Kind.HISTORY:
                 top = max([self._top, *row.history])
                 text = sparkline(row.history, column.width, top)
                 style = self._style("cpu-panel--spark")
@@ -158,7 +173,7 @@ class CpuPanel(ScrollView, can_focus=True):
                     text, style = "n/a", na
                 else:
                     text = value
-                    if i == HOT_COLUMN or (i == 1 and row.overloaded):
+                    if column.kind is Kind.FLAG or (column.kind is Kind.LOAD and row.overloaded):
                         style = hot
                 if len(text) > column.width:
                     text = text[: column.width - 1] + "…"
