@@ -54,12 +54,10 @@ class WarmStart:
         self._switched = threading.Event()
         self._closed = threading.Event()
         self._started = time.monotonic()
+        self.name = "procfs"
+        """The source whose samples come now: procfs until bpftrace's first sample."""
         self.failure: str | None = None
         """Why the live source gave up before its first sample (procfs goes on), else None."""
-
-    @property
-    def name(self) -> str:
-        return "bpftrace" if self._switched.is_set() else "procfs"
 
     @property
     def interval_s(self) -> float:
@@ -90,6 +88,7 @@ class WarmStart:
                 if item.sample is not None:
                     if not self._switched.is_set():
                         self._switched.set()
+                        self.name = "bpftrace"
                         self._close(False)
                     yield item.sample
                     continue
