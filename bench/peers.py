@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import observers
 from loads import messaging
 from observers import LogRun
 from table import median
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=4)
     parser.add_argument("--loops", type=int, default=500)
     args = parser.parse_args()
+    observers.START_TIMEOUT_S = ATTACH_WAIT_S * 2  # a loaded machine compiles bpftrace slowly
     names = ["bare", "bare again", "scxtop log 1s", "perf sched record -a"]
     reason = sid_reason()
     if reason is None:
