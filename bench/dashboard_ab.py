@@ -68,7 +68,11 @@ def main() -> None:
             for interval in args.intervals:
                 order = variants[r % 3:] + variants[: r % 3]
                 for name, checkout in order:
-                    got = measure(checkout, interval, args.window)
+                    try:
+                        got = measure(checkout, interval, args.window)
+                    except (FileNotFoundError, observers.ObserverError) as err:  # a run died: say so, go on
+                        print(f"  round {r + 1} {interval:g}s {name}: lost ({err})", file=sys.stderr)
+                        continue
                     results.setdefault((name, interval), []).append(got)
                     print(f"  round {r + 1} {interval:g}s {name}: cpu/s {got[0]:.4f} bpftrace {got[1]:.4f} "
                           f"first {got[2]:.2f}s bpftrace data {got[3]:.2f}s", file=sys.stderr, flush=True)
@@ -79,6 +83,8 @@ def main() -> None:
     print(f"{'interval':>8} {'variant':>10} {'scxtop cpu/s':>13} {'bpftrace cpu/s':>15} {'first data s':>13} "
           f"{'bpftrace data s':>16} {'cpu vs old':>11} {'first vs old':>13}")
     for interval in args.intervals:
+        if any((name, interval) not in results for name, _ in variants):
+            continue
         base = results[("old", interval)]
         base_cpu, base_first = median([x[0] for x in base]), median([x[2] for x in base])
         for name, _ in variants:
