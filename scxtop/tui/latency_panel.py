@@ -8,6 +8,7 @@ NO_COLOR all read: the bars are block characters, the marks are words.
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -81,23 +82,24 @@ class LatencyPanel(Widget):
             text.append("\n")
             height -= 1
         shown = fit_rows(rows, height)
+        styles = {name: self.get_component_rich_style(f"latency-panel--{name}")
+                  for name in ("last", "total", "mark")}
         top_last = max((r.last for r in rows), default=0) or 1
         top_total = max((r.total for r in rows), default=0) or 1
         for i, row in enumerate(shown):
-            self._row(text, row, bar_w, both, top_last, top_total)
+            self._row(text, row, bar_w, both, top_last, top_total, styles)
             if i < len(shown) - 1:
                 text.append("\n")
         return text
 
-    def _row(self, text: Text, row: HistRow, bar_w: int, both: bool, top_last: int, top_total: int) -> None:
+    def _row(self, text: Text, row: HistRow, bar_w: int, both: bool, top_last: int, top_total: int,
+             styles: dict[str, Style]) -> None:
         text.append(row.label.rjust(LABEL) + " ")
         count = rate(row.last) or "0"
         text.append(" " * (COUNT - len(count)) + count + " ")
-        text.append(bar(row.last, bar_w, top_last),
-                    style=self.get_component_rich_style("latency-panel--last"))
+        text.append(bar(row.last, bar_w, top_last), style=styles["last"])
         if both:
             text.append(" ")
-            text.append(bar(row.total, bar_w, top_total),
-                        style=self.get_component_rich_style("latency-panel--total"))
+            text.append(bar(row.total, bar_w, top_total), style=styles["total"])
         if row.marks:
-            text.append(" " + " ".join(row.marks), style=self.get_component_rich_style("latency-panel--mark"))
+            text.append(" " + " ".join(row.marks), style=styles["mark"])
