@@ -42,9 +42,10 @@ def run(args: Any) -> int:
 
 
 def _live_source_factory(spec: str) -> Callable[[float], Source]:
-    from scxtop.sources import open_source
+    from scxtop.sources import _say_once
+    from scxtop.sources.warm import open_warm
 
-    return lambda interval: open_source(spec, interval)
+    return lambda interval: open_warm(spec, interval, _say_once)
 
 
 def _switcher_factory() -> Callable[[], Switcher]:

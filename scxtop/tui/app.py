@@ -30,18 +30,22 @@ from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
 from scxtop.settings import Settings
 from scxtop.sources.base import Source
 from scxtop.tui.chains_panel import ChainsPanel
+from scxtop.tui.chart_data import ChartData
+from scxtop.tui.charts_panel import ChartsPanel
 from scxtop.tui.collector import Backoff, collect
 from scxtop.tui.confirm_screen import ConfirmScreen
+from scxtop.tui.cpu_column import CpuColumn
 from scxtop.tui.cpu_panel import CpuPanel
 from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
 from scxtop.tui.help_screen import HelpScreen
 from scxtop.tui.keys import replay_help, works
+from scxtop.tui.latency_panel import LatencyPanel
 from scxtop.tui.messages import SampleArrived, SourceFailed, SwitchDone, SwitchProgress
 from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
 from scxtop.tui.schedext_panel import SchedExtPanel
-from scxtop.tui.status_line import Status, StatusLine
+from scxtop.tui.status_line import Status, StatusLine, attaching_text
 from scxtop.tui.tasks_panel import TasksPanel
 from scxtop.tui.timeline import ScxTimeline
 from scxtop.tui.too_small import TooSmall, too_small
@@ -145,6 +149,7 @@ class ScxtopApp(App[None]):
         self.samples_seen = 0
         self.history = CpuHistory()
         self.timeline = ScxTimeline()
+        self.charts = ChartData(self.topology)
         self.switch_lines: deque[str] = deque(maxlen=4)
         self.retry = ""
         self._dirty = False
@@ -170,13 +175,19 @@ class ScxtopApp(App[None]):
         self.filter_box = Input(placeholder="filter tasks by name (enter to keep, escape to close)",
                                 id="filter")
         self.status_line = StatusLine(id="status")
+        self.charts_panel = ChartsPanel(id="charts")
+        self.latency_panel = LatencyPanel(id="latency")
+        self.cpu_column = CpuColumn(id="left")
         self.too_small_notice = TooSmall(id="too-small")
         with Vertical(id="dashboard"):
             with Horizontal(id="top"):
-                yield self.cpu_panel
+                with self.cpu_column:
+                    yield self.cpu_panel
+                    yield self.charts_panel
                 with Vertical(id="side"):
                     yield self.scx_panel
                     yield self.migrations_panel
+                    yield self.latency_panel
             with Horizontal(id="bottom"):
                 yield self.chains_panel
                 yield self.tasks_panel
@@ -191,6 +202,8 @@ class ScxtopApp(App[None]):
         self.scx_panel.border_title = "sched_ext"
         self.migrations_panel.border_title = "Migrations"
         self.chains_panel.border_title = "Blocked chains"
+        self.charts_panel.border_title = "History"
+        self.latency_panel.border_title = "Wakeup latency"
         self._check_size(self.size.width, self.size.height)
         self.set_interval(RENDER_TICK, self._render_tick, name="render")
         if self.playback is not None:
@@ -261,6 +274,7 @@ class ScxtopApp(App[None]):
         self.samples_seen += 1
         self.history.add(sample)
         self.timeline.add(sample)
+        self.charts.add(sample)
         if not self.paused or self.latest is None:
             self.latest = sample
             self._dirty = True
@@ -270,6 +284,8 @@ class ScxtopApp(App[None]):
     def _render_tick(self) -> None:
         if self._dirty:
             self.refresh_dashboard()
+        elif self.status_line.status.attaching or attaching_text(self._source):
+            self._show_status()  # the attaching clock runs between samples
 
     def refresh_dashboard(self) -> None:
         """Draw every panel from the latest sample (also what the benchmark times)."""
@@ -284,6 +300,10 @@ class ScxtopApp(App[None]):
             imbalance = find_imbalance(sample.cpus)
             rows = build_rows(sample, self.grouping, self.topology, self.history, imbalance)
             self.cpu_panel.show(rows, self.grouping, imbalance)
+            self.cpu_column.fit()
+            self.charts_panel.show(self.charts)
+            self.latency_panel.show(sample.wakeup_latency, self.charts.latency_total(), sample.source,
+                                    self.charts.version)
             self.migrations_panel.show(sample)
             self.chains_panel.show(sample)
             self.tasks_panel.show(sample)
@@ -296,6 +316,7 @@ class ScxtopApp(App[None]):
             "paused": self.paused,
             "retry": self.retry,
             "position": self._position(),
+            "attaching": attaching_text(self._source),
         }
         status = Status.of(self.latest, **extra) if self.latest else Status(**extra)
         if self.latest is None and self.source_factory is not None:
@@ -331,8 +352,10 @@ class ScxtopApp(App[None]):
         playback.seek(index)
         self.history.clear()
         self.timeline.clear()
+        self.charts.clear()
         for sample in playback.samples[: playback.index + 1]:
             self.timeline.add(sample)
+            self.charts.add(sample)
         for sample in playback.window(self.history.length):
             self.history.add(sample)
         self.latest = playback.current

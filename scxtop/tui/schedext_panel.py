@@ -34,7 +34,10 @@ class SchedExtPanel(Widget):
         self.progress: Sequence[str] = ()
 
     def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str]) -> None:
-        self.state, self.events, self.progress = state, tuple(events), tuple(progress)
+        shown = (state, tuple(events), tuple(progress))
+        if shown == (self.state, self.events, self.progress):
+            return  # unchanged: no repaint, and above all no re-layout
+        self.state, self.events, self.progress = shown
         self.refresh(layout=True)  # the panel's height follows its lines
 
     def render(self) -> Text:

@@ -41,6 +41,7 @@ class TasksPanel(DataTable[object]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.name_filter = ""
         self._order: list[int] = []
+        self._shown: tuple[object, str] | None = None
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
@@ -51,8 +52,13 @@ class TasksPanel(DataTable[object]):
         if sample.delayed_tasks is None:
             self.clear()
             self._order = []
+            self._shown = None
             self.border_subtitle = f"n/a: the {sample.source} source has no delay accounting"
             return
+        shown = (sample.delayed_tasks, self.name_filter)
+        if shown == self._shown:
+            return  # the source refreshes the list once a second: at shorter intervals, nothing to do
+        self._shown = shown
         tasks = select(sample.delayed_tasks, self.name_filter)
         self.border_subtitle = f"filter: {self.name_filter}" if self.name_filter else ""
         wanted = [t.pid for t in tasks]
