@@ -19,8 +19,9 @@ from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.discovery import config_schedulers, entry_for_ops, merge, path_schedulers
 from scxtop.sched_ext.errors import SwitchError
-from scxtop.sched_ext.safety import check_program
+from scxtop.sched_ext.safety import check_program, recheck_program
 from scxtop.sched_ext.types import Mode, SchedulerEntry
+from scxtop.trusted_path import TrustedFile
 
 ERROR_LINE = re.compile(r"\berror\b|invalid|failed|panicked", re.IGNORECASE)
 
@@ -60,13 +61,17 @@ class DirectLaunch:
     name: str
     argv: tuple[str, ...]
     log_dir: Path
+    checked: TrustedFile | None = None
+    """What safety checked: the file that runs (argv[0] is only its name as given)."""
 
     def start(self) -> DirectStarted:
+        executable = recheck_program(self.checked) if self.checked is not None else None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{self.name}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
                 self.argv,
+                executable=executable,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -133,9 +138,9 @@ class DirectBackend:
     def prepare(self, entry: SchedulerEntry, mode: Mode | None) -> DirectLaunch:
         if entry.program is None:
             raise SwitchError(f"{entry.name} has no program to run")
-        check_program(entry.program)
+        checked = check_program(entry.program)
         argv = (str(entry.program), *self._configured_args(entry, mode))
-        return DirectLaunch(entry.name, argv, self.log_dir)
+        return DirectLaunch(entry.name, argv, self.log_dir, checked)
 
     def stop(self, running: Running, timeout: float, progress: Callable[[str], None]) -> None:
         process = running.handle
@@ -150,5 +155,5 @@ class DirectBackend:
         entry = next((e for e in entries if e.name == running.name), None)
         if not running.restartable or entry is None or entry.program is None:
             return None
-        check_program(entry.program)
-        return DirectLaunch(entry.name, (str(entry.program), *running.args), self.log_dir)
+        checked = check_program(entry.program)
+        return DirectLaunch(entry.name, (str(entry.program), *running.args), self.log_dir, checked)
