@@ -7,6 +7,7 @@ outlives scxtop and a Ctrl-C in scxtop's terminal does not reach it; its output 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.discovery import config_schedulers, entry_for_ops, merge, path_schedulers
 from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.rundir import private_dir
 from scxtop.sched_ext.safety import check_program, recheck_program
 from scxtop.sched_ext.types import Mode, SchedulerEntry
 from scxtop.trusted_path import TrustedFile
@@ -66,9 +68,9 @@ class DirectLaunch:
 
     def start(self) -> DirectStarted:
         executable = recheck_program(self.checked) if self.checked is not None else None
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{self.name}.log"
-        with log.open("wb") as out:
+        log = private_dir(self.log_dir) / f"{self.name}.log"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(log, flags, 0o600), "wb") as out:
             popen = subprocess.Popen(
                 self.argv,
                 executable=executable,

@@ -12,6 +12,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.rundir import private_dir
+
 RUN_DIR = Path(os.environ.get("SCXTOP_RUN_DIR", "/run/scxtop"))
 MAX_BYTES = 256 * 1024
 
@@ -36,12 +39,12 @@ def append(record: SwitchRecord, run_dir: Path = RUN_DIR) -> None:
     """Best effort: a journal that cannot be written never fails a switch."""
     path = journal_path(run_dir)
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(run_dir)
         if path.exists() and path.stat().st_size > MAX_BYTES:
             path.replace(path.with_suffix(".jsonl.old"))
         with path.open("a") as f:
             f.write(json.dumps(asdict(record)) + "\n")
-    except OSError:
+    except (OSError, SwitchError):
         pass
 
 
