@@ -59,8 +59,8 @@ def find_bpftrace(path: str | None = None) -> str:
     try:
         check_executable(Path(found))
     except UntrustedPath as err:
-        raise BpftraceError(f"refusing to run {found}: {err} (use root's bpftrace: apt-get install bpftrace)") \
-            from None
+        fix = "use root's bpftrace: apt-get install bpftrace"
+        raise BpftraceError(f"refusing to run {found}: {err} ({fix})") from None
     return found
 
 
