@@ -5,6 +5,7 @@ Textual is imported only inside `run()`, so the CLI can import this module cheap
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,8 @@ def run(args: Any) -> int:
         from scxtop.tui.playback import Playback
 
         recording = load_recording(args.path)
+        for warning in recording.warnings:  # also on the terminal after the dashboard closes
+            print(f"scxtop: warning: {warning}", file=sys.stderr)
         app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed)
     else:
         from scxtop.tui.app import ScxtopApp

@@ -17,7 +17,12 @@ from scxtop.sched_ext.types import SchedulerEntry, SwitchResult
 
 
 def _when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
+    if not timestamp:
+        return "-"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    except (OverflowError, ValueError, OSError):
+        return "?"
 
 
 def format_entries(entries: list[SchedulerEntry]) -> list[str]:

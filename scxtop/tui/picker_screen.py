@@ -16,7 +16,12 @@ from scxtop.sched_ext.types import SchedulerEntry
 
 
 def _when(stamp: float | None) -> str:
-    return "never" if stamp is None else time.strftime("%H:%M:%S", time.localtime(stamp))
+    if stamp is None:
+        return "never"
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(stamp))
+    except (OverflowError, ValueError, OSError):  # the journal is shared: a time may be garbage
+        return "?"
 
 
 class PickerScreen(ModalScreen[str | None]):

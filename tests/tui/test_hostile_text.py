@@ -197,3 +197,40 @@ def test_markup_names_are_real_process_names():
     with named_spinners(0, ("[/]",)) as pids, open(f"/proc/{pids[0]}/comm") as f:
         assert f.read().rstrip("\n") == "[/]"
     assert os.path.exists("/proc/self/comm")
+
+
+# ---- numbers from files: out of range or not finite is "?", never a crash -------------------------
+
+def test_sparkline_and_bar_draw_non_finite_values_as_unknown():
+    from scxtop.tui.sparkline import bar, sparkline
+
+    nan, inf = float("nan"), float("inf")
+    assert sparkline([1.0, nan, inf, 2.0], 4, top=nan) == "▄?██"
+    assert sparkline([1.0, nan, 2.0], 3, top=2.0) == "▄?█"
+    assert bar(nan, 4, 10.0) == "?   "
+    assert bar(1.0, 4, nan) == "████"  # no scale: full, not a crash
+
+
+class ClockSwitcher(MarkupSwitcher):
+    def schedulers(self) -> list[SchedulerEntry]:
+        return [SchedulerEntry(name="default", program=None, origin="default", running=True),
+                SchedulerEntry(name="scx_far", program=None, origin="path", last_switch=1e300),
+                SchedulerEntry(name="scx_nan", program=None, origin="path", last_switch=float("nan"))]
+
+
+async def test_clocks_of_absurd_times_show_a_question_mark():
+    from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+
+    event = SchedExtEvent(time=1e300, kind=SchedExtEventKind.LOADED, ops="scx_x")
+    scx = SchedExtState(supported=True, state="enabled", ops="scx_x", enable_seq=1)
+    first = replace(sample(0), scx=scx, scx_events=(event,))
+    app = ScxtopApp(source_factory=lambda interval: FixedSource([first]), topology=synthetic_topology(4),
+                    switcher_factory=ClockSwitcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 1 and not app._dirty)
+        assert "? loaded scx_x" in screen_text(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        table = app.screen.query_one(DataTable)
+        assert [str(table.get_row_at(i)[3]) for i in (1, 2)] == ["?", "?"]
+        assert app.is_running
