@@ -162,3 +162,16 @@ def test_scheduler_logs_go_to_a_private_dir(tmp_path: Path):
     for d in (tmp_path / "run", tmp_path / "run" / "logs"):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "run" / "logs" / "scx_t.log").stat().st_mode) & 0o077 == 0
+
+
+def test_the_scheduler_log_tail_is_read_bounded(tmp_path: Path):
+    from scxtop.sched_ext.direct import tail
+
+    log = tmp_path / "scx_noisy.log"
+    with log.open("wb") as f:
+        f.write(b"error: early\n")
+        f.write(b"x" * (64 << 20))  # a scheduler printing without end, one 64 MB line
+        f.write(b"\nload failed\n")
+    shown = tail(log, 5)
+    assert shown.endswith("load failed")
+    assert len(shown) < 64 * 1024

@@ -25,6 +25,9 @@ from scxtop.sched_ext.safety import check_program, recheck_program
 from scxtop.sched_ext.types import Mode, SchedulerEntry
 from scxtop.trusted_path import TrustedFile
 
+TAIL_BYTES = 256 * 1024
+LINE_CHARS = 500
+"""A failing scheduler's output is shown from its last TAIL_BYTES, each line cut at LINE_CHARS."""
 ERROR_LINE = re.compile(r"\berror\b|invalid|failed|panicked", re.IGNORECASE)
 
 
@@ -32,9 +35,14 @@ def tail(path: Path, lines: int) -> str:
     """The last `lines` lines, led by the last two error lines above them (a verifier log puts
     the actual rejection, e.g. `R4 invalid mem access 'scalar'`, far above its end)."""
     try:
-        all_lines = path.read_text(errors="replace").rstrip("\n").splitlines()
+        with path.open("rb") as f:  # the scheduler's output can be endless: only its end is read
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(0, size - TAIL_BYTES))
+            data = f.read(TAIL_BYTES)
     except OSError:
         return ""
+    text = data.decode(errors="replace").rstrip("\n")
+    all_lines = [line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + "…" for line in text.splitlines()]
     head, last = all_lines[:-lines], all_lines[-lines:]
     errors = [line for line in head if ERROR_LINE.search(line)][-2:]
     return "\n".join([*errors, "[...]", *last] if errors else last)
