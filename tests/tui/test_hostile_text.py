@@ -234,3 +234,34 @@ async def test_clocks_of_absurd_times_show_a_question_mark():
         table = app.screen.query_one(DataTable)
         assert [str(table.get_row_at(i)[3]) for i in (1, 2)] == ["?", "?"]
         assert app.is_running
+
+
+async def test_s_with_a_hostile_switch_journal_opens_the_picker(tmp_path):
+    """The real switcher reading a journal that others could have written (garbage, an absurd
+    time for a listed scheduler): pressing `s` must open the picker, not crash the app."""
+    from scxtop.model import SchedExtState
+    from scxtop.sched_ext import journal
+    from scxtop.sched_ext.config import Config
+    from scxtop.sched_ext.direct import DirectBackend
+    from scxtop.sched_ext.switch import TransactionSwitcher
+
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    good = {"time": 1e300, "target": "default", "previous": None, "ok": True, "seconds": 0.1,
+            "backend": "direct", "enable_seq_after": 1, "message": ""}
+    import json
+
+    journal.journal_path(run).write_bytes(b"\xff\xfe garbage\n" + b"[" * 50_000 + b"\n"
+                                          + json.dumps(good).encode() + b"\n")
+    switcher = TransactionSwitcher(DirectBackend(Config(), path_env=""),
+                                   read=lambda: SchedExtState(supported=True, state="disabled"),
+                                   run_dir=run, need_root=False)
+    app = ScxtopApp(source_factory=lambda interval: FixedSource(samples(1)), topology=synthetic_topology(4),
+                    switcher_factory=lambda: switcher)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 1)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row_at(0)[0]) == "default"
+        assert app.is_running
