@@ -7,6 +7,7 @@ starts, with the one-line error that names the file, line and key.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,8 @@ def run(args: Any) -> int:
 
         check_settings(settings)
         recording = load_recording(args.path)
+        for warning in recording.warnings:  # also on the terminal after the dashboard closes
+            print(f"scxtop: warning: {warning}", file=sys.stderr)
         app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed,
                         theme=settings.dashboard.theme, keymap=settings.keymap)
     else:

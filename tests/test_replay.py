@@ -76,8 +76,9 @@ def test_truncated_jsonl_names_its_last_line(tmp_path: Path):
     path = tmp_path / "cut.jsonl"
     record(JsonlWriter(path), [full_sample(0), full_sample(1)])
     path.write_text(path.read_text()[:-40])
-    with pytest.raises(ScxtopError, match=r"cut.jsonl:2: broken JSONL recording"):
-        load_recording(path)
+    recording = load_recording(path)  # a cut-off last line: the complete ones load, with a warning
+    assert len(recording.samples) == 1
+    assert "cut.jsonl:2: the last line is cut off" in recording.warnings[0]
 
 
 def test_missing_recording(tmp_path: Path):

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from scxtop.bpftrace.errors import BpftraceError
+
 Scalar = int | float | str | bool | None
 Value = Scalar | tuple["Value", ...] | dict[str, "Value"]
 
@@ -249,11 +251,28 @@ def _error(obj: dict[str, object]) -> ErrorRecord:
     )
 
 
+class BadRecord(BpftraceError, ValueError):
+    """A line that is not a bpftrace record (a ValueError too, for callers that catch that)."""
+
+
 def parse_record(line: str) -> Record | None:
     """One NDJSON line -> a record; None for blank lines (bpftrace prints some at exit).
 
-    Raises ValueError for a line that is not JSON (the caller decides whether that is fatal).
+    Raises BadRecord (a ScxtopError and a ValueError) for a line that is not a record, whatever
+    it holds (fuzzed in tests/test_fuzz_readers.py); the caller decides whether that is fatal.
     """
+    try:
+        return _parse_record(line)
+    except BadRecord:
+        raise
+    except RecursionError:
+        raise BadRecord(f"bpftrace record nested too deeply: {line[:80]}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, AssertionError, OverflowError) as err:
+        detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+        raise BadRecord(f"not a bpftrace record ({detail}): {line[:80]}") from None
+
+
+def _parse_record(line: str) -> Record | None:
     line = line.strip()
     if not line:
         return None

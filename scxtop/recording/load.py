@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.model import Sample
-from scxtop.recording.common import RecordError, recording_lines
+from scxtop.recording.common import RecordError, check_sample, recording_lines
 from scxtop.recording.csvfile import read_csv
 from scxtop.recording.jsonl import read_jsonl
 from scxtop.recording.rqlen import dialect, is_rqlen_header, read_rqlen
@@ -24,6 +24,8 @@ class Recording:
     format: str
     """'jsonl', 'csv' (ours) or 'rqlen' (rqlen.bt)."""
     samples: tuple[Sample, ...]
+    warnings: tuple[str, ...] = ()
+    """What was skipped while loading (a cut-off last line), one line each, for stderr."""
 
     @property
     def interval_s(self) -> float:
@@ -51,18 +53,32 @@ def load_recording(path: str | Path) -> Recording:
     """Every sample of a recording; a one-line RecordError naming the line when it is broken."""
     path = Path(path)
     first = _first_line(path)
+    warnings: list[str] = []
     if first.lstrip().startswith("{"):
-        fmt, samples = "jsonl", read_jsonl(path)
+        fmt, samples = "jsonl", read_jsonl(path, warnings)
     else:
-        cells = next(csv.reader([first], dialect=dialect(first)))
+        try:
+            cells = next(csv.reader([first], dialect=dialect(first)))
+        except csv.Error as err:
+            raise RecordError(f"{path}:1: not a recording scxtop can replay ({str(err)[:80]})") from None
         if cells[:2] == ["time", "elapsed_s"]:
             fmt, samples = "csv", read_csv(path)
         elif is_rqlen_header(cells):
             fmt, samples = "rqlen", read_rqlen(path)
+            _check_all(path, samples)
         else:
             raise RecordError(
                 f"{path}:1: not a recording scxtop can replay (scxtop CSV/JSONL, or rqlen.bt CSV)"
             )
     if not samples:
         raise RecordError(f"{path}: the recording holds no samples")
-    return Recording(path=path, format=fmt, samples=tuple(samples))
+    return Recording(path=path, format=fmt, samples=tuple(samples), warnings=tuple(warnings))
+
+
+def _check_all(path: Path, samples: list[Sample]) -> None:
+    """The checks the CSV and JSONL readers make per line, for a reader that does not (rqlen)."""
+    for number, sample in enumerate(samples, start=1):
+        try:
+            check_sample(sample)
+        except ValueError as err:
+            raise RecordError(f"{path}: row {number}: {err}") from None

@@ -44,7 +44,10 @@ class SchedulerEntry:
         """`last_switch` as local time in `fmt`; `never` when scxtop has not switched to it."""
         if self.last_switch is None:
             return never
-        return time.strftime(fmt, time.localtime(self.last_switch))
+        try:
+            return time.strftime(fmt, time.localtime(self.last_switch))
+        except (OverflowError, ValueError, OSError):  # the journal is shared: a time may be garbage
+            return "?"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ Reading the formats lives in `scxtop.recording`; this is only the pacing.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ class ReplaySource:
 
     def __init__(self, recording: Recording | str | Path, speed: float = 1.0, paced: bool = True) -> None:
         self.recording = recording if isinstance(recording, Recording) else load_recording(recording)
+        for warning in self.recording.warnings:  # a cut-off last line: loaded without it
+            print(f"scxtop: warning: {warning}", file=sys.stderr)
         self.interval_s = self.recording.interval_s
         self.speed = speed
         self.paced = paced

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -265,7 +266,7 @@ class ScxtopApp(App[None]):
         failure = message.failure
         self.retry = f"retrying in {failure.retry_in:g}s (attempt {failure.attempt}): {failure.message}"
         self.notify(failure.message, title="source failed", severity="error",
-                    timeout=max(3.0, failure.retry_in))
+                    timeout=max(3.0, failure.retry_in), markup=False)
         self._show_status()
 
     def _ingest(self, sample: Sample) -> None:
@@ -481,7 +482,7 @@ class ScxtopApp(App[None]):
                 raise RuntimeError("scheduler switching is not available in this build")
             entries = switcher.schedulers()
         except Exception as err:  # shown, never fatal
-            self.call_from_thread(self.notify, str(err), title="schedulers", severity="error")
+            self.call_from_thread(self.notify, str(err), title="schedulers", severity="error", markup=False)
             return
         if pick_next:
             self.call_from_thread(self._switch_to_next, entries)
@@ -512,7 +513,8 @@ class ScxtopApp(App[None]):
             if yes:
                 self._switch(name)
 
-        self.push_screen(ConfirmScreen(f"Switch the running scheduler to [b]{name}[/b]?"), answered)
+        question = Text.assemble("Switch the running scheduler to ", (name, "bold"), "?")
+        self.push_screen(ConfirmScreen(question), answered)
 
     @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
     def _switch(self, name: str) -> None:
@@ -543,5 +545,6 @@ class ScxtopApp(App[None]):
                                              detail=result.message))
         outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
         self.switch_lines.append(outcome)
-        self.notify(outcome, title="scheduler", severity="information" if result.ok else "error")
+        self.notify(outcome, title="scheduler", severity="information" if result.ok else "error",
+                    markup=False)  # scheduler output: plain text
         self._dirty = True

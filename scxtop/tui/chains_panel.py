@@ -38,14 +38,14 @@ def _owner_state(tree: WaitTree) -> str:
     return ""
 
 
-def _ended_summary(sample: Sample) -> str:
+def _ended_summary(sample: Sample) -> Text:
     """Waits that came and went during the interval: not chains any more, but worth a line."""
     ended = [e for e in sample.blocked or () if e.ended]
     if not ended:
-        return ""
+        return Text()
     longest = max(ended, key=lambda e: e.wait_ns)
-    return (f"{len(ended)} wait{'s' * (len(ended) != 1)} ended this interval, longest "
-            f"{format_ns(longest.wait_ns)}: {longest.waiter.comm}[{longest.waiter.tid}]")
+    return Text(f"{len(ended)} wait{'s' * (len(ended) != 1)} ended this interval, longest "
+                f"{format_ns(longest.wait_ns)}: {longest.waiter.comm}[{longest.waiter.tid}]")
 
 
 class ChainsPanel(Tree[None]):

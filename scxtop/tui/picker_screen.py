@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -33,14 +34,15 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[b]Switch scheduler[/b] (backend: {self.backend})")
+            yield Static(Text.assemble(("Switch scheduler", "bold"), f" (backend: {self.backend})"))
             yield DataTable(cursor_type="row", id="schedulers")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("name", "state", "from", "last switch")
         for entry in self.entries:
-            table.add_row(entry.name, "running" if entry.running else "installed", entry.origin,
+            # names and origins come from PATH and config files: plain text, never markup
+            table.add_row(Text(entry.name), "running" if entry.running else "installed", Text(entry.origin),
                           entry.last_switch_text("%H:%M:%S", never="never"), key=entry.name)
         table.focus()
 

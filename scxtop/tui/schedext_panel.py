@@ -15,7 +15,10 @@ ALARMING = {SchedExtEventKind.EJECTED, SchedExtEventKind.SWITCH_FAILED}
 
 
 def _clock(when: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(when))
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(when))
+    except (OverflowError, ValueError, OSError):  # a time from a recording or the journal
+        return "?"
 
 
 def _yes_no(value: bool | None) -> str:
