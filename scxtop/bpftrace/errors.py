@@ -73,7 +73,7 @@ def tracefs_mounted(root: Path | None = None) -> bool:
 
 def _kernel_before(release: str, major: int, minor: int) -> bool:
     m = re.match(r"(\d+)\.(\d+)", release)
-    return bool(m) and (int(m[1]), int(m[2])) < (major, minor)
+    return m is not None and (int(m[1]), int(m[2])) < (major, minor)
 
 
 def _signal_name(number: int) -> str:

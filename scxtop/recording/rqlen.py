@@ -99,6 +99,7 @@ def read_rqlen(path: Path) -> list[Sample]:
     header = lines[0][1]
     kind = dialect(header)
     cells = cells_of(header, kind)
+    # load() calls this only after is_rqlen_header matched every cell.
     cpus = [int(CPU_HEADER.match(c).group(1)) for c in cells[1:]]  # type: ignore[union-attr]
     stamps: list[str] = []
     rows: list[list[float]] = []
