@@ -9,7 +9,7 @@ stopping bpftrace). `catch_early()` runs before anything else and only notes the
 
 from __future__ import annotations
 
-import _signal  # not `signal`: its enum import alone costs milliseconds before the handler is in place
+import _signal  # type: ignore[import-not-found]  # no stubs for the C module; `signal` itself imports enum, which costs milliseconds before the handler is in place
 
 STOP_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 _pending: list[int] = []

@@ -313,7 +313,7 @@ class BpftraceSource:
         )
 
     def _notes(self) -> tuple[str, ...]:
-        notes = (RQ_PEAK_NOTE,)
+        notes: tuple[str, ...] = (RQ_PEAK_NOTE,)
         if self._delays.limitation:
             notes += (self._delays.limitation,)
         if self._version is not None and (untested := untested_note(self._version)):
