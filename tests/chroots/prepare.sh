@@ -21,7 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # What the tests need. OPTIONAL packages are installed when the suite has them (linux-perf lags in
 # sid now and then); a missing one is reported, never fatal.
-REQUIRED=bpftrace,python3,python3-venv,python3-pip,kmod,udev,procps,ca-certificates,util-linux,iproute2
+REQUIRED=bpftrace,python3,python3-venv,python3-pip,kmod,udev,procps,ca-certificates,util-linux,mount,iproute2
 OPTIONAL="linux-perf tmux dbus-daemon libbpf1 busybox"
 
 say() { printf '==> chroots: %s\n' "$*" >&2; }
@@ -73,13 +73,13 @@ in_root() {  # in_root ROOT CMD...
     for v in $(compgen -e | grep -E '^PIP_|_CA_BUNDLE$|^SSL_CERT_'); do envs+=("$v=${!v}"); done
     unshare -m --propagation private sh -c "
         mount -t proc proc '$root/proc' && mount --rbind /dev '$root/dev' && $binds exec env -i \"\$@\"" \
-        sh PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        sh PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
         "${envs[@]}" chroot "$root" "$@"
 }
 
 build_base() {  # build_base SUITE: mmdebstrap into SUITE.tmp, then rename
     local suite="$1" dir="$CACHE/$1" tmp="$CACHE/$1.tmp"
-    [ -x "$dir/usr/bin/python3" ] && return 0
+    [ -x "$dir/usr/bin/python3" ] && { add_missing "$suite"; return; }
     rm -rf "$tmp"
     local opts=(--variant=apt --include="$REQUIRED" --components=main)
     [ "$suite" = sid ] && opts+=(--aptopt='Acquire::Check-Valid-Until "false"')
@@ -95,6 +95,18 @@ build_base() {  # build_base SUITE: mmdebstrap into SUITE.tmp, then rename
     fi
     rm -rf "$dir"
     mv "$tmp" "$dir"
+}
+
+add_missing() {  # add_missing SUITE: required packages added to the list after the chroot was built
+    local root="$CACHE/$1" missing=() p
+    for p in ${REQUIRED//,/ }; do
+        chroot "$root" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "$1: apt-get install ${missing[*]}"
+    copy_host_config "$root"
+    in_root "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null' \
+        sh "${missing[@]}"
 }
 
 # The requirements: dependencies and the dev extras, read from pyproject.toml by the chroot's own
