@@ -27,6 +27,7 @@ SUITES = ("trixie", "sid")
 MOUNTS = """
 set -e
 R=$1; SRC=$2; shift 2
+mount --bind "$R" "$R"  # the chroot's / a mount point of its own, so tests can `unshare -m` in it
 mount -t proc proc "$R/proc"
 mount --rbind /sys "$R/sys"
 mount --rbind /dev "$R/dev"
@@ -131,5 +132,5 @@ def kill_leftovers(suite: str, token: str) -> None:
 
 def pytest_argv(paths: list[str], *extra: str) -> list[str]:
     """The inner pytest: the chroot's venv, no cache written into the checkout."""
-    return [f"{VENV}/bin/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs",
+    return [f"{VENV}/bin/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", "--durations=5",
             "--color=no", *extra, *paths]
