@@ -147,14 +147,19 @@ mark_ready() {  # mark_ready SUITE: only when bpftrace, python3 and the venv ans
     say "$1 ready: $bt, $py"
 }
 
-status=0
-for suite in "${@:-trixie sid}"; do
-    for s in $suite; do
-        if build_base "$s" && build_venv "$s" && mark_ready "$s"; then :; else
-            echo "tests/chroots/prepare.sh: the $s chroot could not be prepared (log: $CACHE/$s.log)" >&2
-            rm -f "$CACHE/$s/.ready"
-            status=1
-        fi
-    done
+prepare() {  # prepare SUITE
+    if build_base "$1" && build_venv "$1" && mark_ready "$1"; then return 0; fi
+    echo "tests/chroots/prepare.sh: the $1 chroot could not be prepared (log: $CACHE/$1.log)" >&2
+    rm -f "$CACHE/$1/.ready"
+    return 1
+}
+
+# The suites in parallel: building one is mostly waiting for downloads and dpkg.
+pids=()
+for suite in ${*:-trixie sid}; do
+    prepare "$suite" &
+    pids+=($!)
 done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 exit $status
