@@ -1,6 +1,6 @@
 """Runs inside the sched_ext guest booted with the sid chroot as its root (bpftrace 0.27, Python 3.14,
-libbpf 1.7): bpftrace reads rq->scx.nr_running while a test scheduler is attached, and
-task_struct->blocked_on while a real three-task mutex chain is held.
+libbpf 1.7): bpftrace reads rq->scx.nr_running while a test scheduler is attached and
+task_struct->blocked_on while a real three-task mutex chain is held (both in one bpftrace run).
 
 Like guest.py it asserts nothing: it writes what it saw to OUT/results.json and
 tests/vm/test_vm_userland.py judges it on the host. Usage: guest_userland.py OUT_DIR OBJ_DIR
@@ -50,103 +50,73 @@ def scx_ops() -> str | None:
 
 
 def versions() -> dict:
-    from scxtop.bpftrace import find_bpftrace
-
-    bt = subprocess.run([find_bpftrace(), "--version"], capture_output=True, text=True).stdout.strip()
+    bt = subprocess.run(["bpftrace", "--version"], capture_output=True, text=True).stdout.strip()
     return {"kernel": os.uname().release, "bpftrace": bt, "python": sys.version.split()[0],
             "libbpf": os.path.realpath(LIBBPF)}
 
 
-def features() -> dict:
+def case_live(obj_dir: Path, out: Path) -> dict:
+    """One bpftrace start for everything (it is slow under emulation): attach the tfifo test
+    scheduler with sid's libbpf, start the live bpftrace source, then a busy loop and a real
+    three-task mutex chain; take samples until one holds the chain (at most 8), and while the chain
+    is still held run the rendered mutex_waits program alone to see task_struct->blocked_on raw."""
+    from mutex_chain import mutex_chain
+
     from scxtop.bpftrace.btf import kernel_types
+    from scxtop.bpftrace.programs import probe_path, render
+    from scxtop.sources.bpftrace import BpftraceSource
 
-    types = kernel_types()
-    return {name: bool(types and types.has(name)) for name in ("task_struct.blocked_on", "struct scx_rq")}
-
-
-def case_nr_running(obj_dir: Path) -> dict:
-    """Attach the tfifo test scheduler with sid's libbpf, then read four samples from the live
-    bpftrace source while a busy loop runs: rq and rq->scx.nr_running per CPU."""
     code = (f"import sys; sys.path.insert(0, {str(REPO / 'tests/vm/schedulers')!r}); import scxload; "
             f"sys.exit(scxload.main({str(obj_dir / 'tfifo.bpf.o')!r}, {LIBBPF!r}, []))")
     sched = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
-    result: dict = {"attached": wait_for(lambda: scx_state() == "enabled" and scx_ops() == "tfifo", 60)}
-    result["ops"] = scx_ops()
+    result: dict = {"attached": wait_for(lambda: scx_state() == "enabled" and scx_ops() == "tfifo", 120)}
+    types = kernel_types()
+    result["features"] = {name: bool(types and types.has(name))
+                          for name in ("task_struct.blocked_on", "struct scx_rq")}
+    program = render(probe_path("mutex_waits").read_text(), lambda f: bool(types and types.has(f)))
+    result["program_reads_blocked_on"] = "$o->blocked_on" in program
     busy = None
     try:
         if result["attached"]:
-            from scxtop.sources.bpftrace import BpftraceSource
-
             src = BpftraceSource(interval_s=1.0)
-            rows = []
+            rows: list = []
             try:
-                for sample in src.samples():
-                    rows.append({"cpus": [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus],
-                                 "scx": [str(sample.scx.state), sample.scx.ops]})
-                    if busy is None:  # after bpftrace's slow start, so that it is not slower still
-                        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                    if len(rows) >= 4:
-                        break
+                stream = src.samples()
+                first = next(stream)  # probes attached and reporting
+                rows.append(row(first))
+                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                with mutex_chain((0, 0, 0)) as members:
+                    result["members"] = [members.a, members.b, members.c]
+                    for sample in stream:
+                        rows.append(row(sample))
+                        chained = any(c["depth"] == 3 for c in rows[-1]["chains"])
+                        if len(rows) >= 9 or (len(rows) >= 4 and chained):
+                            break
+                    result["ops_during"] = scx_ops()
+                    result["raw"] = raw_edges(program, out / "mutex_waits.bt")
             finally:
                 src.close()
             result["rows"] = rows
-            result["ops_during"] = scx_ops()
     finally:
         if busy is not None:
             busy.kill()
             busy.wait()
         sched.send_signal(signal.SIGTERM)
         try:
-            out, _ = sched.communicate(timeout=60)
+            text, _ = sched.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             sched.kill()
-            out, _ = sched.communicate()
-        result.update(scheduler_rc=sched.returncode, scheduler_output=out[-4000:])
+            text, _ = sched.communicate()
+        result.update(scheduler_rc=sched.returncode, scheduler_output=text[-4000:])
         result["detached"] = wait_for(lambda: scx_state() == "disabled", 30)
     return result
 
 
-def case_blocked_on(out: Path) -> dict:
-    """`scxtop log --source bpftrace` while tests/mutex_chain.py holds A -> B -> C: the chains it
-    logged, and the mutex_waits program as rendered for this kernel."""
-    from mutex_chain import mutex_chain
-
-    from scxtop.bpftrace.btf import kernel_types
-    from scxtop.bpftrace.programs import probe_path, render
-    from scxtop.recording import read_jsonl
-
-    types = kernel_types()
-    program = render(probe_path("mutex_waits").read_text(), lambda f: bool(types and types.has(f)))
-    csv_out, jsonl_out = out / "chain.csv", out / "chain.jsonl"
-    log = subprocess.Popen([sys.executable, "-m", "scxtop", "log", "--source", "bpftrace",
-                            "--interval", "0.5", "--csv", str(csv_out), "--jsonl", str(jsonl_out)],
-                           stderr=subprocess.PIPE, text=True, cwd=REPO)
-    ended = lambda: log.poll() is not None  # noqa: E731
-
-    def rows() -> int:
-        return len(csv_out.read_text().splitlines()) - 1 if csv_out.exists() else 0
-
-    result: dict = {"program_reads_blocked_on": "$o->blocked_on" in program}
-    try:
-        result["started"] = wait_for(lambda: rows() >= 1 or ended(), 180) and not ended()
-        if result["started"]:
-            with mutex_chain((0, 0, 0)) as members:
-                result["members"] = [members.a, members.b, members.c]
-                start = rows()
-                result["rows_while_held"] = wait_for(lambda: rows() >= start + 3 or ended(), 120)
-                result["raw"] = raw_edges(program, out / "mutex_waits.bt")
-        log.send_signal(signal.SIGTERM)
-        result["log_rc"] = log.wait(timeout=60)
-    finally:
-        if log.poll() is None:
-            log.kill()
-            log.wait()
-        result["log_stderr"] = log.stderr.read()[-4000:]
-    samples = read_jsonl(jsonl_out) if jsonl_out.exists() else []
-    result["chains"] = [[{"tids": [t.tid for t in c.tasks], "depth": c.depth} for c in s.chains]
-                        for s in samples if s.chains]
-    return result
+def row(sample) -> dict:
+    return {"cpus": [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus],
+            "scx": [str(sample.scx.state), sample.scx.ops],
+            "chains": [{"tids": [t.tid for t in c.tasks], "depth": c.depth} for c in sample.chains or ()]}
 
 
 def raw_edges(program: str, path: Path) -> dict:
@@ -196,8 +166,7 @@ def main() -> int:
     if not Path("/sys/kernel/tracing/events").exists():
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], capture_output=True)
     results: dict = {}
-    cases = {"versions": versions, "features": features,
-             "nr_running": lambda: case_nr_running(obj_dir), "blocked_on": lambda: case_blocked_on(out)}
+    cases = {"versions": versions, "live": lambda: case_live(obj_dir, out)}
     for name, case in cases.items():
         started = time.monotonic()
         try:

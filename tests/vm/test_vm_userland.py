@@ -26,7 +26,7 @@ import userland
 
 pytestmark = pytest.mark.vm
 SUITE = "sid"
-GUEST_TIMEOUT_S = 900  # software emulation on a loaded 2-core host: a bound, not an expectation
+GUEST_TIMEOUT_S = 1200  # software emulation on a loaded 2-core host: a bound, not an expectation
 OUT = harness.WORK / "userland-results"
 GUEST_OUT, GUEST_REPO = "/mnt", "/scxtop"  # mount points that exist in the chroot
 
@@ -108,35 +108,33 @@ def test_guest_runs_sids_userland_on_the_sched_ext_kernel(guest):
     versions = case(guest, "versions")
     assert versions["bpftrace"].startswith("bpftrace v0.2"), versions
     assert versions["python"].startswith("3.1"), versions
-    features = case(guest, "features")
-    assert features["task_struct.blocked_on"] and features["struct scx_rq"], features
+    features = case(guest, "live")["features"]
+    assert features == {"task_struct.blocked_on": True, "struct scx_rq": True}, features
     assert guest["leftovers"] == [], "scheduler or bpftrace processes left behind"
 
 
 def test_bpftrace_reads_rq_scx_nr_running_under_a_test_scheduler(guest):
-    result = case(guest, "nr_running")
+    result = case(guest, "live")
     assert result["attached"], result["scheduler_output"]
     assert result["ops_during"] == "tfifo"
     rows = result["rows"]
-    assert len(rows) == 4
+    assert len(rows) >= 4, rows
     # Under sched_ext every normal task is on the scx runqueue: with a busy loop running, some CPU
     # has rq->scx.nr_running >= 1 in a later sample, and never more than rq->nr_running.
     later = [cpu for row in rows[1:] for cpu in row["cpus"]]
     assert all(rq_scx is not None for _cpu, _rq, rq_scx in later), rows
     assert max(rq_scx for _cpu, _rq, rq_scx in later) >= 1, rows
     assert all(rq_scx <= rq + 1e-9 for _cpu, rq, rq_scx in later if rq is not None), rows
-    assert all(row["scx"] == ["enabled", "tfifo"] or row["scx"][1] == "tfifo" for row in rows), rows
+    assert all(row["scx"][1] == "tfifo" for row in rows), rows
     assert result["scheduler_rc"] == 0 and result["detached"], result["scheduler_output"]
 
 
 def test_bpftrace_reads_task_struct_blocked_on_in_a_mutex_chain(guest):
-    result = case(guest, "blocked_on")
+    result = case(guest, "live")
     assert result["program_reads_blocked_on"]
-    assert result["started"] and result["rows_while_held"], result["log_stderr"]
-    assert result["log_rc"] == 0, result["log_stderr"]
     a, b, c = result["members"]
     assert any(chain["tids"] == [a, b, c] and chain["depth"] == 3
-               for chains in result["chains"] for chain in chains), result["chains"]
+               for row in result["rows"] for chain in row["chains"]), result["rows"]
     # bpftrace's own view: B (owner of A's mutex) is itself blocked_on the mutex C holds.
     raw = result["raw"]
     edges = {}
