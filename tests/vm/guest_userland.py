@@ -26,6 +26,17 @@ STATE = Path("/sys/kernel/sched_ext/state")
 LIBBPF = "/usr/lib/x86_64-linux-gnu/libbpf.so.1"  # sid's own (>= 1.2 is needed for struct_ops links)
 
 
+PROGRESS: Path | None = None
+STARTED = time.monotonic()
+
+
+def step(what: str) -> None:
+    """A line in OUT/progress.txt: where a slow or stuck guest run got to."""
+    if PROGRESS is not None:
+        with PROGRESS.open("a") as f:
+            f.write(f"{time.monotonic() - STARTED:7.1f}s {what}\n")
+
+
 def wait_for(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,8 +81,11 @@ def case_live(obj_dir: Path, out: Path) -> dict:
             f"sys.exit(scxload.main({str(obj_dir / 'tfifo.bpf.o')!r}, {LIBBPF!r}, []))")
     sched = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
+    step("scheduler started")
     result: dict = {"attached": wait_for(lambda: scx_state() == "enabled" and scx_ops() == "tfifo", 120)}
+    step(f"attached: {result['attached']}")
     types = kernel_types()
+    step("BTF read")
     result["features"] = {name: bool(types and types.has(name))
                           for name in ("task_struct.blocked_on", "struct scx_rq")}
     program = render(probe_path("mutex_waits").read_text(), lambda f: bool(types and types.has(f)))
@@ -85,16 +99,20 @@ def case_live(obj_dir: Path, out: Path) -> dict:
                 stream = src.samples()
                 first = next(stream)  # probes attached and reporting
                 rows.append(row(first))
+                step("first sample")
                 busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
                 with mutex_chain((0, 0, 0)) as members:
                     result["members"] = [members.a, members.b, members.c]
+                    step("chain held")
                     for sample in stream:
                         rows.append(row(sample))
+                        step(f"sample {len(rows)}")
                         chained = any(c["depth"] == 3 for c in rows[-1]["chains"])
                         if len(rows) >= 9 or (len(rows) >= 4 and chained):
                             break
                     result["ops_during"] = scx_ops()
                     result["raw"] = raw_edges(program, out / "mutex_waits.bt")
+                    step("raw mutex_waits done")
             finally:
                 src.close()
             result["rows"] = rows
@@ -156,7 +174,9 @@ def leftovers() -> list[str]:
 
 
 def main() -> int:
+    global PROGRESS
     out, obj_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    PROGRESS = out / "progress.txt"
     try:
         (out / ".writable").write_text("ok")
     except OSError as err:  # vng fell back from virtiofs and the share did not mount
@@ -168,6 +188,7 @@ def main() -> int:
     results: dict = {}
     cases = {"versions": versions, "live": lambda: case_live(obj_dir, out)}
     for name, case in cases.items():
+        step(f"case {name}")
         started = time.monotonic()
         try:
             results[name] = case()
