@@ -13,7 +13,7 @@ import re
 import subprocess
 
 import pytest
-from userland import not_ready_reason, pytest_argv, run, userland
+from userland import not_ready_reason, pytest_argv, refresh, run, userland, venv_current
 
 pytestmark = pytest.mark.chroot
 
@@ -55,6 +55,8 @@ def test_userland(suite: str, paths: list[str]):
         pytest.skip("already inside a chroot run")
     if reason := not_ready_reason(suite):
         pytest.skip(reason)
+    if not venv_current(suite) and (reason := refresh(suite)):  # pyproject.toml changed since
+        pytest.fail(reason, pytrace=False)
     info = userland(suite)
     print(f"{suite}: {info.bpftrace}, {info.python}")
     try:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shlex
 import subprocess
+import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,24 @@ def not_ready_reason(suite: str) -> str | None:
         return (f"the {suite} chroot is not prepared ({ready} missing): run {PREPARE} {suite}"
                 + (f"; its last build log is {log}" if log.exists() else ""))
     return None
+
+
+def requirements() -> list[str]:
+    """What prepare.sh installs into the venvs: pyproject's dependencies and dev extras."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return [*project.get("dependencies", []), *project.get("optional-dependencies", {}).get("dev", [])]
+
+
+def venv_current(suite: str) -> bool:
+    """True when the chroot's venv was installed from today's pyproject.toml."""
+    stamp = root_of(suite) / VENV.lstrip("/") / ".requirements"
+    return stamp.exists() and [r for r in stamp.read_text().splitlines() if r] == requirements()
+
+
+def refresh(suite: str) -> str | None:
+    """Bring the chroot up to date with pyproject.toml (prepare.sh); None, or why it failed."""
+    done = subprocess.run([str(PREPARE), suite], capture_output=True, text=True, timeout=1800)
+    return None if done.returncode == 0 else f"{PREPARE} {suite} failed: {done.stderr.strip()[-2000:]}"
 
 
 def userland(suite: str) -> Userland:
