@@ -26,10 +26,8 @@ LIVE = [
     "tests/test_bpftrace_wrapper.py",
     "tests/test_replay.py",
     "tests/test_record.py",
-    # The slowest log test (1-2 min per variant here): its bpftrace variant repeats what the pinned
-    # loops of test_probes_live.py and the round trip show, its procfs variant runs on the host.
+    # Not bpftrace, and already run on the host: the procfs variant of the slowest log test.
     "--deselect", "tests/test_log_cli.py::test_pinned_busy_loops_raise_that_cpus_rq_in_the_csv[procfs]",
-    "--deselect", "tests/test_log_cli.py::test_pinned_busy_loops_raise_that_cpus_rq_in_the_csv[bpftrace]",
 ]
 DASHBOARD = ["tests/tui"]  # Pilot tests and the SVG snapshots
 
