@@ -101,6 +101,8 @@ def case_live(obj_dir: Path, out: Path) -> dict:
                 rows.append(row(first))
                 step("first sample")
                 busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                raw = start_raw(program, out / "mutex_waits.bt")  # attached before the chain forms
+                step("raw mutex_waits attached")
                 with mutex_chain((0, 0, 0)) as members:
                     result["members"] = [members.a, members.b, members.c]
                     step("chain held")
@@ -111,7 +113,7 @@ def case_live(obj_dir: Path, out: Path) -> dict:
                         if len(rows) >= 9 or (len(rows) >= 4 and chained):
                             break
                     result["ops_during"] = scx_ops()
-                    result["raw"] = raw_edges(program, out / "mutex_waits.bt")
+                    result["raw"] = raw_edges(raw)
                     step("raw mutex_waits done")
             finally:
                 src.close()
@@ -137,14 +139,22 @@ def row(sample) -> dict:
             "chains": [{"tids": [t.tid for t in c.tasks], "depth": c.depth} for c in sample.chains or ()]}
 
 
-def raw_edges(program: str, path: Path) -> dict:
-    """The rendered mutex_waits program run by bpftrace itself until a report shows two live edges:
-    its @mutex_edge lines (the last tuple field is the owner's task_struct->blocked_on)."""
+def start_raw(program: str, path: Path) -> subprocess.Popen:
+    """The rendered mutex_waits program run by bpftrace itself; returns once its probes attached."""
     from scxtop.bpftrace import find_bpftrace
 
     path.write_text(program)
     proc = subprocess.Popen([find_bpftrace(), "-f", "json", str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if "attached_probes" in line:
+            break
+    return proc
+
+
+def raw_edges(proc: subprocess.Popen) -> dict:
+    """Its reports until one shows two live edges (bounded): the @mutex_edge lines, whose last
+    tuple field is the owner's task_struct->blocked_on."""
     lines: list[str] = []
     deadline = time.monotonic() + 120
     try:
