@@ -61,6 +61,7 @@ async def _refresh(app: ScxtopApp, pilot, sample: Sample) -> tuple[float, float]
     start = time.perf_counter()
     app.history.add(sample)
     app.timeline.add(sample)
+    app.charts.add(sample)  # the history charts and the latency histogram follow every sample
     app.latest = sample
     app.refresh_dashboard()
     panels_ms = (time.perf_counter() - start) * 1000

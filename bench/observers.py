@@ -111,6 +111,7 @@ class LogRun:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.pid = self.proc.pid
+        self.bpftrace_pid: int | None = None  # known once data flows; stop() may come before
         self._first_at = 0.0
         threading.Thread(target=self._read, daemon=True).start()
         try:

@@ -24,8 +24,8 @@ from scxtop.tui.playback import Playback
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RECORDING = ROOT / "tests/fixtures/recordings/contention.jsonl"
 SIZE = (140, 45)
-PANELS = {"cpus": "cpus", "migrations": "migrations", "chains": "chains", "scx": "sched_ext",
-          "tasks": "tasks"}
+PANELS = {"cpus": "cpus", "charts": "charts", "latency": "latency", "migrations": "migrations",
+          "chains": "chains", "scx": "sched_ext", "tasks": "tasks"}
 """Widget id -> screenshot name."""
 
 
@@ -38,6 +38,8 @@ def _imbalance(s: Sample) -> float:
 SCORES: dict[str, Callable[[Sample], float]] = {
     "dashboard": lambda s: len(s.chains or ()) * 1000 + (s.total_migrations or 0),
     "cpus": _imbalance,
+    "charts": lambda s: s.elapsed_s,  # the longest history
+    "latency": lambda s: s.elapsed_s,  # the most wakeups since start
     "migrations": lambda s: s.total_migrations or 0,
     "chains": lambda s: sum(c.depth for c in s.chains or ()),
     "sched_ext": lambda s: len(s.scx_events),

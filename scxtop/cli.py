@@ -1,7 +1,8 @@
 """Command line: parse arguments, pick a mode, and import only what that mode needs.
 
 Each subcommand lives in its own module with a `run(args) -> int`; they are imported lazily so
-that `scxtop log` never loads Textual and `scxtop doctor` never starts bpftrace.
+that `scxtop log` never loads Textual and `scxtop doctor` loads neither Textual nor the sources
+(it does run bpftrace: `--version` and a one-line BEGIN program, to check that BPF loads).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_source_options(parser: argparse.ArgumentParser, interval: float = 1.0) -> None:
+def add_source_options(parser: argparse.ArgumentParser, interval: float | None = 1.0,
+                       interval_help: str = "seconds per sample") -> None:
     parser.add_argument("--source", default="auto", help=SOURCE_HELP)
     parser.add_argument(
-        "--interval", type=positive_float, default=interval, metavar="S", help="seconds per sample"
+        "--interval", type=positive_float, default=interval, metavar="S", help=interval_help
     )
 
 
@@ -39,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live view of the Linux CPU scheduler: runqueues, migrations, mutex chains, sched_ext.",
     )
     parser.add_argument("--version", action="version", version=f"scxtop {__version__}")
-    add_source_options(parser)
+    add_source_options(parser, interval=None,
+                       interval_help="seconds per sample (default: [dashboard] interval, else 1)")
     parser.set_defaults(command_module="scxtop.dashboard")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

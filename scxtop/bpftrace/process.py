@@ -25,6 +25,7 @@ from pathlib import Path
 
 from scxtop.bpftrace.errors import BpftraceError, BpftraceNotFound, classify_stderr
 from scxtop.bpftrace.records import AttachedProbes, ErrorRecord, Record, parse_record
+from scxtop.trusted_path import UntrustedPath, check_executable
 
 PR_SET_PDEATHSIG = 1
 STDERR_LIMIT = 64 * 1024
@@ -46,6 +47,7 @@ class Version:
 
 
 def find_bpftrace(path: str | None = None) -> str:
+    """bpftrace's path, trusted as a scheduler program is (scxtop.trusted_path): it runs as root."""
     usual = ("/usr/sbin/bpftrace", "/usr/bin/bpftrace", "/usr/local/bin/bpftrace")
     if path is not None:
         found = path if os.access(path, os.X_OK) else shutil.which(path)
@@ -53,7 +55,27 @@ def find_bpftrace(path: str | None = None) -> str:
         found = shutil.which("bpftrace") or next((p for p in usual if os.access(p, os.X_OK)), None)
     if not found:
         raise BpftraceNotFound("bpftrace is not installed: apt-get install bpftrace (or use --source procfs)")
+    found = os.path.abspath(found)
+    try:
+        check_executable(Path(found))
+    except UntrustedPath as err:
+        fix = "use root's bpftrace: apt-get install bpftrace"
+        raise BpftraceError(f"refusing to run {found}: {err} ({fix})") from None
     return found
+
+
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ")
+
+
+def bpftrace_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What bpftrace sees: a fixed PATH, its own BPFTRACE_* settings, the locale, scxtop's own
+    SCXTOP_* variables (tests mark processes with them); never root's whole environment
+    (LD_PRELOAD, PYTHONPATH, tokens...)."""
+    env = {"PATH": SAFE_PATH}
+    env.update({k: v for k, v in os.environ.items()
+                if k.startswith(("BPFTRACE_", "SCXTOP_")) or k in KEPT_ENV})
+    return {**env, **(extra or {})}
 
 
 def parse_version(text: str) -> Version | None:
@@ -110,7 +132,7 @@ class BpftraceProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, **(env or {})},
+            env=bpftrace_env(env),
             preexec_fn=lambda: _child_setup(parent),
         )
         self._stderr_thread = threading.Thread(target=self._drain_stderr, name="bpftrace-stderr", daemon=True)

@@ -16,6 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from scxtop.errors import ScxtopError
 from scxtop.export.exporter import Exporter
@@ -129,6 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: a scrape every few seconds is not news."""
 
 
+_Request = socket.socket | tuple[bytes, socket.socket]
+"""What socketserver hands a request handler (a TCP connection here)."""
+
+
 class MetricsServer(ThreadingHTTPServer):
     """The endpoint, bound at construction (so a taken port fails before any collection starts)."""
 
@@ -147,7 +152,7 @@ class MetricsServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
-    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def process_request(self, request: _Request, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)
             return
@@ -157,17 +162,17 @@ class MetricsServer(ThreadingHTTPServer):
             self._slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def process_request_thread(self, request: _Request, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: _Request, client_address: Any) -> None:
         """A client that hung up mid-answer is its own business; anything else is a bug: report it."""
         if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
             return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
+        super().handle_error(request, client_address)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},

@@ -24,12 +24,15 @@ from prometheus_client.samples import Sample as PSample
 from prometheus_client.utils import floatToGoString
 
 from scxtop.export.totals import LATENCY_BOUNDS_US, Totals
-from scxtop.model import Sample
+from scxtop.model import Sample, SchedExtEnableState
 
-SCX_STATES = ("enabled", "disabled", "enabling", "disabling")
+SCX_STATES = tuple(s.value for s in (SchedExtEnableState.ENABLED, SchedExtEnableState.DISABLED,
+                                     SchedExtEnableState.ENABLING, SchedExtEnableState.DISABLING))
 """The kernel's `enum scx_enable_state`, as /sys/kernel/sched_ext/state spells it."""
 
-LE_BOUNDS: tuple[str, ...] = (*(floatToGoString(us / 1e6) for us in LATENCY_BOUNDS_US), "+Inf")
+# prometheus_client's utils carry no annotations; floatToGoString(float) -> str.
+LE_BOUNDS: tuple[str, ...] = (*(floatToGoString(us / 1e6) for us in LATENCY_BOUNDS_US),  # type: ignore[no-untyped-call]
+                              "+Inf")
 
 HELP = {
     # self-monitoring

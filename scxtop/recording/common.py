@@ -1,12 +1,29 @@
-"""What the recording readers and writers share: the error, bounded line reading, ISO times."""
+"""What the recording readers and writers share: the error, bounded line reading, ISO times, and
+the checks every number read from a file passes before a widget sees it.
+
+Recordings come from anywhere (a colleague's machine, a crash, /dev/zero): no line may be longer
+than MAX_LINE_BYTES, no CPU number beyond MAX_CPUS, and no value non-finite or out of range. A
+broken line is a one-line RecordError naming the file and line, except a cut-off last line (a
+recorder killed mid-write), which is dropped with a warning.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scxtop.errors import ScxtopError
+from scxtop.model import Sample
+
+MAX_LINE_BYTES = 16 << 20
+"""16 MiB: a 8192-CPU JSONL row is about 1 MiB; anything longer is not a recording."""
+MAX_CPUS = 8192
+"""The kernel's largest NR_CPUS: a recording naming a CPU beyond it is refused at load."""
+MAX_TIME = 253402300799.0
+"""9999-12-31T23:59:59Z, the last second datetime can show."""
+MAX_COUNT = 1 << 63
 
 
 class RecordError(ScxtopError):
@@ -14,19 +31,76 @@ class RecordError(ScxtopError):
 
 
 def iso_time(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):
+        return "?"
+
+
+def _decode(path: Path, lineno: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}:{lineno}: not text (binary data); not a CSV or JSONL recording") from None
 
 
 def recording_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a recording; a missing or unreadable file is a one-line RecordError."""
+    """(line number, line) of a recording, each at most MAX_LINE_BYTES; a missing, unreadable or
+    binary file, or an over-long line, is a one-line RecordError."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            yield from enumerate(handle, start=1)
+        with path.open("rb") as handle:
+            lineno = 0
+            while True:
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    return
+                lineno += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise RecordError(
+                        f"{path}:{lineno}: line longer than 16 MiB: not a recording (or one of more than "
+                        f"{MAX_CPUS} CPUs, which scxtop does not read)"
+                    )
+                yield lineno, _decode(path, lineno, raw)
     except FileNotFoundError:
         raise RecordError(f"{path}: no such recording (record one with: scxtop log --jsonl {path})") from None
     except IsADirectoryError:
         raise RecordError(f"{path}: is a directory, not a recording") from None
-    except UnicodeDecodeError:
-        raise RecordError(f"{path}: not a text recording (CSV or JSONL expected)") from None
     except OSError as err:
         raise RecordError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def is_cut_off(line: str) -> bool:
+    """Only the last line of a file can lack its newline: a recorder stopped mid-write."""
+    return not line.endswith("\n")
+
+
+def truncation_warning(path: Path, lineno: int, loaded: int) -> str:
+    return (f"{path}:{lineno}: the last line is cut off (the recorder stopped mid-write); "
+            f"loaded {loaded} samples")
+
+
+def check_number(value: float | None, what: str, low: float = -MAX_COUNT, high: float = MAX_COUNT) -> None:
+    """Raise ValueError (the readers add the line) unless `value` is None or finite and in range."""
+    if value is None:
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{what} is {value}, not a finite number")
+    if not low <= value <= high:
+        raise ValueError(f"{what} is {value:.6g}, out of range")
+
+
+def check_sample(sample: Sample) -> None:
+    """The numbers a widget draws or converts: times, intervals, CPU numbers and per-CPU values."""
+    check_number(sample.time, "time", 0.0, MAX_TIME)
+    check_number(sample.elapsed_s, "elapsed_s", 0.0, MAX_TIME)
+    check_number(sample.interval_s, "interval_s", 0.0, MAX_TIME)
+    cpus = sample.cpus
+    if len(cpus) > MAX_CPUS:
+        raise ValueError(f"{len(cpus)} CPUs is beyond the limit of {MAX_CPUS} CPUs")
+    for stats in cpus:
+        if not 0 <= stats.cpu < MAX_CPUS:
+            raise ValueError(f"cpu {stats.cpu} is beyond the limit of {MAX_CPUS} CPUs")
+        for name in ("rq", "util", "csw", "mig_in", "mig_out", "rq_max"):
+            check_number(getattr(stats, name, None), f"cpu{stats.cpu}_{name}", 0.0)
+    for event in sample.scx_events:
+        check_number(event.time, "sched_ext event time", 0.0, MAX_TIME)

@@ -12,8 +12,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scxtop.model import CpuStats, Sample, SchedExtState
-from scxtop.recording.common import RecordError, iso_time, recording_lines
+from scxtop.model import CpuStats, Sample, SchedExtEnableState, SchedExtState
+from scxtop.recording.common import (
+    MAX_CPUS,
+    RecordError,
+    check_number,
+    check_sample,
+    is_cut_off,
+    iso_time,
+    recording_lines,
+    truncation_warning,
+)
 from scxtop.recording.sink import RowSink
 
 CPU_COLUMNS = ("rq", "util", "csw", "mig_in", "mig_out")
@@ -79,8 +88,12 @@ def _parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def _opt(cast: type, text: str) -> Any:
-    return None if text == "" else cast(text)
+def _opt(cast: type, text: str, what: str = "a cell") -> Any:
+    if text == "":
+        return None
+    value = cast(text)
+    check_number(value, what, 0.0)
+    return value
 
 
 def _csv_sample(row: dict[str, str], ncpus: int, previous: Sample | None) -> Sample:
@@ -89,28 +102,32 @@ def _csv_sample(row: dict[str, str], ncpus: int, previous: Sample | None) -> Sam
     cpus = tuple(
         CpuStats(
             cpu=cpu,
-            rq=_opt(float, row[f"cpu{cpu}_rq"]),
-            util=_opt(float, row[f"cpu{cpu}_util"]),
-            csw=_opt(int, row[f"cpu{cpu}_csw"]),
-            mig_in=_opt(int, row[f"cpu{cpu}_mig_in"]),
-            mig_out=_opt(int, row[f"cpu{cpu}_mig_out"]),
+            rq=_opt(float, row[f"cpu{cpu}_rq"], f"cpu{cpu}_rq"),
+            util=_opt(float, row[f"cpu{cpu}_util"], f"cpu{cpu}_util"),
+            csw=_opt(int, row[f"cpu{cpu}_csw"], f"cpu{cpu}_csw"),
+            mig_in=_opt(int, row[f"cpu{cpu}_mig_in"], f"cpu{cpu}_mig_in"),
+            mig_out=_opt(int, row[f"cpu{cpu}_mig_out"], f"cpu{cpu}_mig_out"),
         )
         for cpu in range(ncpus)
     )
     state = row["scx_state"] or None
+    # A state name this version does not know reads as None (cannot see), not as an error.
+    scx = SchedExtState(supported=state is not None, state=SchedExtEnableState.parse(state),
+                        ops=row["scx_ops"] or None)
     return Sample(
         time=_parse_time(row["time"]),
         elapsed_s=elapsed,
         interval_s=interval if interval > 0 else 1.0,
         source="csv",
         cpus=cpus,
-        scx=SchedExtState(supported=state is not None, state=state, ops=row["scx_ops"] or None),
+        scx=scx,
         limitations=("CSV recording: per-CPU values only (migrations, chains, latency need JSONL)",),
     )
 
 
-def read_csv(path: Path) -> list[Sample]:
-    """Our CSV back as Samples (per-CPU values and sched_ext state; the summary columns are derived)."""
+def read_csv(path: Path, warnings: list[str] | None = None) -> list[Sample]:
+    """Our CSV back as Samples (per-CPU values and sched_ext state; the summary columns are derived);
+    a cut-off last line is dropped with a warning."""
     lines = recording_lines(path)
     samples: list[Sample] = []
     header: list[str] | None = None
@@ -118,18 +135,28 @@ def read_csv(path: Path) -> list[Sample]:
     for lineno, line in lines:
         if not line.strip():
             continue
-        cells = next(csv.reader([line]))
+        try:
+            cells = next(csv.reader([line]))
+        except csv.Error as err:
+            raise RecordError(f"{path}:{lineno}: broken CSV line ({str(err)[:80]})") from None
         if header is None:
             header = cells
             ncpus = (len(cells) - 2 - len(TAIL_COLUMNS)) // len(CPU_COLUMNS)
+            if ncpus > MAX_CPUS:
+                raise RecordError(f"{path}:{lineno}: {ncpus} CPUs is beyond the limit of {MAX_CPUS} CPUs")
             if ncpus < 0 or cells != csv_header(ncpus):
                 raise RecordError(f"{path}:{lineno}: not an scxtop CSV header (time,elapsed_s,cpu0_rq,...)")
             continue
-        if len(cells) != len(header):
-            raise RecordError(f"{path}:{lineno}: broken CSV row ({len(cells)} cells, header {len(header)})")
         try:
+            if len(cells) != len(header):
+                raise ValueError(f"{len(cells)} cells, header {len(header)}")
             row = dict(zip(header, cells, strict=True))
-            samples.append(_csv_sample(row, ncpus, samples[-1] if samples else None))
-        except ValueError as err:
+            sample = _csv_sample(row, ncpus, samples[-1] if samples else None)
+            check_sample(sample)
+            samples.append(sample)
+        except (ValueError, OverflowError) as err:
+            if is_cut_off(line) and samples and warnings is not None:
+                warnings.append(truncation_warning(path, lineno, len(samples)))
+                break
             raise RecordError(f"{path}:{lineno}: broken CSV row ({str(err)[:80]})") from None
     return samples

@@ -2,7 +2,8 @@
 
 The codec is generic over the model's dataclasses (their field names are the format), except
 blocked edges, which are flat objects (waiter_tid, waiter_comm, owner_tid, ...) so that jq and
-spreadsheets can read them.
+spreadsheets can read them. Every record carries `format_version`; records without one (written
+before it existed) are version 1.
 """
 
 from __future__ import annotations
@@ -16,8 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from scxtop.model import BlockedEdge, OwnerState, Sample, TaskRef
-from scxtop.recording.common import RecordError, iso_time, recording_lines
+from scxtop.recording.common import (
+    RecordError,
+    check_number,
+    check_sample,
+    is_cut_off,
+    iso_time,
+    recording_lines,
+    truncation_warning,
+)
 from scxtop.recording.sink import RowSink
+
+FORMAT_VERSION = 1
+"""Bump when a record changes in a way this reader's predecessors cannot read (a field renamed,
+removed or retyped); new fields with defaults need no bump."""
 
 
 class JsonlWriter:
@@ -100,7 +113,8 @@ def to_json(value: Any) -> Any:
 
 
 def sample_to_json(sample: Sample) -> dict[str, Any]:
-    obj = to_json(sample)
+    obj: dict[str, Any] = to_json(sample)
+    obj["format_version"] = FORMAT_VERSION
     obj["time_iso"] = iso_time(sample.time)
     return obj
 
@@ -131,31 +145,68 @@ def from_json(tp: Any, value: Any) -> Any:
         return _edge_from_json(value)
     if isinstance(tp, type) and is_dataclass(tp):
         hints = _hints(tp)
-        kwargs = {f.name: from_json(hints[f.name], value[f.name]) for f in fields(tp) if f.name in value}
+        kwargs = {}
+        for name in _field_names(tp)[0]:
+            if name in value:
+                try:
+                    kwargs[name] = from_json(hints[name], value[name])
+                except (ValueError, OverflowError) as err:  # name the field: "cpus: cpu: ..."
+                    raise ValueError(f"{name}: {err}") from None
         return tp(**kwargs)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
     if tp is float:
-        return float(value)
+        number = float(value)
+        check_number(number, "the value")
+        return number
     if tp is int and not isinstance(value, bool):
-        return int(value)
+        number = int(value)
+        check_number(number, "the value")
+        return number
     if tp is str and not isinstance(value, str):
         raise TypeError(f"expected text, got {value!r}")
     return value
 
 
 def sample_from_json(obj: dict[str, Any]) -> Sample:
-    return from_json(Sample, obj)
+    version = obj.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise ValueError(f"format_version {version!r}: written by a newer scxtop, this one reads "
+                         f"up to {FORMAT_VERSION}; upgrade scxtop")
+    sample: Sample = from_json(Sample, obj)
+    return sample
 
 
-def read_jsonl(path: Path) -> list[Sample]:
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def parse_sample_line(line: str) -> Sample:
+    """One JSONL line as a checked Sample; ValueError (or RecordError) says what is wrong."""
+    try:
+        obj = json.loads(line, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"a JSON object expected, got {type(obj).__name__}")
+    sample = sample_from_json(obj)
+    check_sample(sample)
+    return sample
+
+
+def read_jsonl(path: Path, warnings: list[str] | None = None) -> list[Sample]:
+    """Every sample of a JSONL recording; a cut-off last line is dropped with a warning."""
     samples = []
     for lineno, line in recording_lines(path):
         if not line.strip():
             continue
         try:
-            samples.append(sample_from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+            samples.append(parse_sample_line(line))
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+                RecursionError) as err:
+            if is_cut_off(line) and samples and warnings is not None:
+                warnings.append(truncation_warning(path, lineno, len(samples)))
+                break
             detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
             raise RecordError(f"{path}:{lineno}: broken JSONL recording ({detail})") from None
     return samples

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import io
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -25,12 +26,10 @@ class RowSink:
         self.name = "stdout" if str(target) == "-" else str(target)
         self._own = str(target) != "-"
         try:
-            self._fd = (
-                os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-                if self._own
-                else sys.stdout.fileno()
-            )
+            self._fd = _open_output(Path(target)) if self._own else sys.stdout.fileno()
         except OSError as err:
+            if os.path.islink(target):  # ELOOP, or EACCES for another user's link in a sticky dir
+                raise RecordError(f"cannot write {self.name}: it is a symlink; give the real path") from None
             raise RecordError(f"cannot write {self.name}: {err.strerror} ({_fix(err)})") from None
         except (AttributeError, io.UnsupportedOperation):
             raise RecordError("cannot write stdout: it is not a file (use --csv PATH)") from None
@@ -66,6 +65,28 @@ class RowSink:
         self._closed = True
 
 
+def _open_output(path: Path) -> int:
+    """An fd for writing `path` from the start, refusing what someone else may have planted."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o644)
+    try:
+        info = os.fstat(fd)
+        parent = os.stat(path.parent)
+        shared = parent.st_mode & stat.S_ISVTX and parent.st_mode & stat.S_IWOTH
+        if shared and info.st_uid != os.geteuid():
+            raise RecordError(
+                f"cannot write {path}: it is owned by uid {info.st_uid} in the shared directory "
+                f"{path.parent}; choose another name"
+            )
+        if stat.S_ISREG(info.st_mode):
+            os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _fix(err: OSError) -> str:
     return {
         errno.ENOSPC: "free some space or write elsewhere",
@@ -75,4 +96,5 @@ def _fix(err: OSError) -> str:
         errno.EROFS: "the file system is read-only; choose another path",
         errno.ENOENT: "create the directory first",
         errno.EISDIR: "give a file name, not a directory",
+        errno.ENXIO: "a FIFO with no reader; choose a regular file",
     }.get(err.errno or 0, "check the path")

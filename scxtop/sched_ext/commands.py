@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext.config import parse_mode
@@ -16,16 +15,12 @@ from scxtop.sched_ext.switch import make_switcher
 from scxtop.sched_ext.types import SchedulerEntry, SwitchResult
 
 
-def _when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
-
-
 def format_entries(entries: list[SchedulerEntry]) -> list[str]:
     rows = [("NAME", "STATUS", "FROM", "LAST SWITCH", "PROGRAM")]
     for e in entries:
         status = "running" if e.running else ("available" if e.name == "default" else "installed")
         program = " ".join([str(e.program), *e.args]) if e.program else "-"
-        rows.append((e.name, status, e.origin, _when(e.last_switch), program))
+        rows.append((e.name, status, e.origin, e.last_switch_text(), program))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
             for row in rows]

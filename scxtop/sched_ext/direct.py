@@ -7,21 +7,27 @@ outlives scxtop and a Ctrl-C in scxtop's terminal does not reach it; its output 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scxtop.model import SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtState
 from scxtop.sched_ext import journal, procs
 from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.discovery import config_schedulers, entry_for_ops, merge, path_schedulers
 from scxtop.sched_ext.errors import SwitchError
-from scxtop.sched_ext.safety import check_program
+from scxtop.sched_ext.rundir import private_dir
+from scxtop.sched_ext.safety import check_program, recheck_program
 from scxtop.sched_ext.types import Mode, SchedulerEntry
+from scxtop.trusted_path import TrustedFile
 
+TAIL_BYTES = 256 * 1024
+LINE_CHARS = 500
+"""A failing scheduler's output is shown from its last TAIL_BYTES, each line cut at LINE_CHARS."""
 ERROR_LINE = re.compile(r"\berror\b|invalid|failed|panicked", re.IGNORECASE)
 
 
@@ -29,9 +35,14 @@ def tail(path: Path, lines: int) -> str:
     """The last `lines` lines, led by the last two error lines above them (a verifier log puts
     the actual rejection, e.g. `R4 invalid mem access 'scalar'`, far above its end)."""
     try:
-        all_lines = path.read_text(errors="replace").rstrip("\n").splitlines()
+        with path.open("rb") as f:  # the scheduler's output can be endless: only its end is read
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(0, size - TAIL_BYTES))
+            data = f.read(TAIL_BYTES)
     except OSError:
         return ""
+    text = data.decode(errors="replace").rstrip("\n")
+    all_lines = [line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + "…" for line in text.splitlines()]
     head, last = all_lines[:-lines], all_lines[-lines:]
     errors = [line for line in head if ERROR_LINE.search(line)][-2:]
     return "\n".join([*errors, "[...]", *last] if errors else last)
@@ -60,13 +71,17 @@ class DirectLaunch:
     name: str
     argv: tuple[str, ...]
     log_dir: Path
+    checked: TrustedFile | None = None
+    """What safety checked: the file that runs (argv[0] is only its name as given)."""
 
     def start(self) -> DirectStarted:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{self.name}.log"
-        with log.open("wb") as out:
+        executable = recheck_program(self.checked) if self.checked is not None else None
+        log = private_dir(self.log_dir) / f"{self.name}.log"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(log, flags, 0o600), "wb") as out:
             popen = subprocess.Popen(
                 self.argv,
+                executable=executable,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -97,7 +112,7 @@ class DirectBackend:
         return merge(config_schedulers(self.config), path_schedulers(self.path_env))
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
-        if state.state == "disabled" or not state.ops:
+        if state.state == SchedExtEnableState.DISABLED or not state.ops:
             return None
         entry = entry_for_ops(entries, state.ops)
         holders = procs.struct_ops_holders()
@@ -133,9 +148,9 @@ class DirectBackend:
     def prepare(self, entry: SchedulerEntry, mode: Mode | None) -> DirectLaunch:
         if entry.program is None:
             raise SwitchError(f"{entry.name} has no program to run")
-        check_program(entry.program)
+        checked = check_program(entry.program)
         argv = (str(entry.program), *self._configured_args(entry, mode))
-        return DirectLaunch(entry.name, argv, self.log_dir)
+        return DirectLaunch(entry.name, argv, self.log_dir, checked)
 
     def stop(self, running: Running, timeout: float, progress: Callable[[str], None]) -> None:
         process = running.handle
@@ -150,5 +165,5 @@ class DirectBackend:
         entry = next((e for e in entries if e.name == running.name), None)
         if not running.restartable or entry is None or entry.program is None:
             return None
-        check_program(entry.program)
-        return DirectLaunch(entry.name, (str(entry.program), *running.args), self.log_dir)
+        checked = check_program(entry.program)
+        return DirectLaunch(entry.name, (str(entry.program), *running.args), self.log_dir, checked)

@@ -17,7 +17,7 @@ from typing import Any
 from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from scxtop.model import SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtState
 from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.discovery import config_schedulers, merge, ops_matches
@@ -28,6 +28,11 @@ SERVICE = "org.scx.Loader"
 PATH = "/org/scx/Loader"
 INTERFACE = "org.scx.Loader"
 CALL_TIMEOUT_S = 10.0
+FIRST_CALL_TIMEOUT_S = 2.0
+"""The first call to org.scx.Loader itself (`probe`, in `loader_available`): a peer that holds the
+name but never answers would otherwise stall a switch for CALL_TIMEOUT_S before anything
+happens. When it does not answer within this, scxtop uses the direct backend instead (a loader
+that is bus-activated and takes longer to start is missed the same way: start scx_loader first)."""
 NO_SCHEDULER = "unknown"
 """CurrentScheduler's value when the loader runs nothing."""
 
@@ -42,14 +47,14 @@ class LoaderClient:
     def __init__(self, bus_address: str | None = None) -> None:
         self.bus_address = bus_address
 
-    async def _call(self, message: Message) -> list[Any]:
+    async def _call(self, message: Message, timeout: float = CALL_TIMEOUT_S) -> list[Any]:
         if self.bus_address:
             bus = MessageBus(bus_address=self.bus_address)
         else:
             bus = MessageBus(bus_type=BusType.SYSTEM)
-        await asyncio.wait_for(bus.connect(), CALL_TIMEOUT_S)
+        await asyncio.wait_for(bus.connect(), timeout)
         try:
-            reply = await asyncio.wait_for(bus.call(message), CALL_TIMEOUT_S)
+            reply = await asyncio.wait_for(bus.call(message), timeout)
         finally:
             bus.disconnect()
         if reply is None or reply.message_type == MessageType.ERROR:
@@ -65,12 +70,14 @@ class LoaderClient:
         )  # fmt: skip
         return self._run(message)
 
-    def _run(self, message: Message) -> list[Any]:
+    def _run(self, message: Message, timeout: float = CALL_TIMEOUT_S) -> list[Any]:
         try:
-            return asyncio.run(self._call(message))
+            return asyncio.run(self._call(message, timeout))
         except LoaderError:
             raise
-        except (OSError, TimeoutError, ValueError) as err:
+        except TimeoutError:
+            raise LoaderError(f"scx_loader did not answer within {timeout:g}s ({message.member})") from None
+        except (OSError, ValueError) as err:
             raise LoaderError(f"cannot reach scx_loader on the D-Bus system bus: {err}") from None
 
     def get(self, prop: str) -> Any:
@@ -80,6 +87,15 @@ class LoaderClient:
         )  # fmt: skip
         value = self._run(message)[0]
         return value.value if isinstance(value, Variant) else value
+
+    def probe(self) -> None:
+        """The first call to the loader itself, with FIRST_CALL_TIMEOUT_S: LoaderError when it
+        does not answer."""
+        message = Message(
+            destination=SERVICE, path=PATH, interface="org.freedesktop.DBus.Properties",
+            member="Get", signature="ss", body=[INTERFACE, "CurrentScheduler"],
+        )  # fmt: skip
+        self._run(message, FIRST_CALL_TIMEOUT_S)
 
     def name_has_owner(self) -> bool:
         """Is org.scx.Loader running, or can the bus start it on demand?"""
@@ -95,10 +111,15 @@ class LoaderClient:
 
 
 def loader_available(bus_address: str | None = None) -> bool:
+    """org.scx.Loader is on the bus and answers a first call within FIRST_CALL_TIMEOUT_S."""
+    client = LoaderClient(bus_address)
     try:
-        return LoaderClient(bus_address).name_has_owner()
+        if not client.name_has_owner():
+            return False
+        client.probe()
     except LoaderError:
         return False
+    return True
 
 
 @dataclass
@@ -146,7 +167,7 @@ class LoaderBackend:
         return merge(supported, [e for e in config_schedulers(self.config) if e.name in names])
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
-        if state.state == "disabled" or not state.ops:
+        if state.state == SchedExtEnableState.DISABLED or not state.ops:
             return None
         name = str(self.client.get("CurrentScheduler"))
         known = name != NO_SCHEDULER and ops_matches(name, state.ops)

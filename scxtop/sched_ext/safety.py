@@ -3,16 +3,18 @@
 A scheduler runs as root with the power to stall the machine, so scxtop only starts programs
 whose file and every directory above it are owned by root or the current user and are not
 writable by group or others (a sticky directory such as /tmp counts as safe for the entries
-others cannot rename). It never goes through a shell: programs are started from argument lists.
+others cannot rename). Every component of the path *as given* is checked, symlinks and the
+directories holding them included, and the resolved file is what runs (scxtop.trusted_path).
+It never goes through a shell: programs are started from argument lists.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from scxtop.sched_ext.errors import SwitchError
+from scxtop.trusted_path import TrustedFile, UntrustedPath, check_executable, recheck
 
 
 def require_root(action: str = "switch schedulers") -> None:
@@ -21,40 +23,27 @@ def require_root(action: str = "switch schedulers") -> None:
 
 
 def unsafe_reason(path: Path) -> str | None:
-    """Why `path` must not be run (None when it is safe)."""
-    if not path.is_absolute():
-        return f"{path} is not an absolute path"
+    """Why `path` must not be run (None when it is safe): see scxtop.trusted_path."""
     try:
-        info = path.stat()
-    except OSError as err:
-        return f"{path}: {err.strerror}"
-    if not stat.S_ISREG(info.st_mode):
-        return f"{path} is not a regular file"
-    if not os.access(path, os.X_OK):
-        return f"{path} is not executable"
-    trusted = {0, os.geteuid()}
-    current = path.resolve()
-    for node in (current, *current.parents):
-        info = node.stat()
-        if info.st_uid not in trusted:
-            return f"{node} is owned by uid {info.st_uid}, not root"
-        sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_dir:
-            return f"{node} is writable by other users (chmod go-w {node})"
+        check_executable(path)
+    except UntrustedPath as err:
+        return str(err)
     return None
 
 
-def check_program(path: Path) -> None:
-    reason = unsafe_reason(path)
-    if reason:
-        raise SwitchError(f"refusing to run {path}: {reason}")
+def check_program(path: Path) -> TrustedFile:
+    """`path` checked as given, component by component; run `trusted_path.recheck(...)` of the
+    result, not `path` (which may be a symlink someone repoints)."""
+    try:
+        return check_executable(path)
+    except UntrustedPath as err:
+        raise SwitchError(f"refusing to run {path}: {err}") from None
 
 
-def check_config_file(path: Path) -> str | None:
-    """Why scxtop's config file cannot be trusted to name programs (None when it can)."""
-    info = path.stat()
-    if info.st_uid not in {0, os.geteuid()}:
-        return f"{path} is owned by uid {info.st_uid}"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"{path} is writable by other users (chmod go-w {path})"
-    return None
+def recheck_program(checked: TrustedFile) -> Path:
+    """Right before exec: the checked file, unchanged, as a symlink-free trusted path."""
+    try:
+        return recheck(checked)
+    except UntrustedPath as err:
+        raise SwitchError(f"refusing to run {checked.given}: {err}") from None
+

@@ -54,11 +54,24 @@ class ProcfsSource:
         self._schedstat = schedstat
         self._top_n = delayed_tasks
         self._pacer = Pacer()
-        self._delays = DelayTracker(proc=proc) if delayed_tasks else None
+        # taskstats' netlink library takes a few hundred ms to import: opened beside the first
+        # interval instead of before it (the dashboard's first screen comes from this source)
+        self._delays: DelayTracker | None = None
+        self._opening = threading.Thread(target=self._open_delays, name="procfs-delays", daemon=True)
+        if delayed_tasks:
+            self._opening.start()
         self._scx = SchedExtWatch()
         self._closed = False
         self._lock = threading.Lock()
         self._scan_cost_s = 0.0
+
+    def _open_delays(self) -> None:
+        self._delays = DelayTracker(proc=self._proc)
+
+    def _delay_tracker(self) -> DelayTracker | None:
+        if self._opening.is_alive() or self._opening.ident is not None:
+            self._opening.join()
+        return self._delays
 
     def _scan(self) -> list[ThreadStat]:
         started = time.perf_counter()
@@ -102,9 +115,10 @@ class ProcfsSource:
                 )
                 times, switches = now_times, now_switches
                 delayed = None
-                if self._delays is not None:
-                    self._delays.observe(seen.values())
-                    delayed = self._delays.top(self._top_n)
+                tracker = self._delay_tracker()
+                if tracker is not None:
+                    tracker.observe(seen.values())
+                    delayed = tracker.top(self._top_n)
                 scx, events = self._scx.poll()
                 yield Sample(
                     time=time.time(),
@@ -134,8 +148,9 @@ class ProcfsSource:
             if self._closed:
                 return
             self._closed = True
-        if self._delays is not None:
-            self._delays.close()
+        tracker = self._delay_tracker()
+        if tracker is not None:
+            tracker.close()
         self._scx.close()
 
 

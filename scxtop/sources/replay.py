@@ -5,6 +5,7 @@ Reading the formats lives in `scxtop.recording`; this is only the pacing.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,14 @@ class ReplaySource:
 
     def __init__(self, recording: Recording | str | Path, speed: float = 1.0, paced: bool = True) -> None:
         self.recording = recording if isinstance(recording, Recording) else load_recording(recording)
+        for warning in self.recording.warnings:  # a cut-off last line: loaded without it
+            print(f"scxtop: warning: {warning}", file=sys.stderr)
         self.interval_s = self.recording.interval_s
         self.speed = speed
         self.paced = paced
         self.position = 0
-        """Index of the next sample to play; a dashboard may move it to seek."""
+        """Index of the next sample to play; moving it seeks (`scxtop log --source replay:` plays
+        from 0; the dashboard seeks a recording through tui.playback, not through this)."""
         self._stop = threading.Event()
 
     def samples(self) -> Iterator[Sample]:

@@ -9,35 +9,44 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
+from textual.theme import BUILTIN_THEMES
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
+from scxtop.errors import ConfigError
 from scxtop.kernel.topology import Grouping, Topology, read_topology
 from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
+from scxtop.settings import Settings
 from scxtop.sources.base import Source
 from scxtop.tui.chains_panel import ChainsPanel
+from scxtop.tui.chart_data import ChartData
+from scxtop.tui.charts_panel import ChartsPanel
 from scxtop.tui.collector import Backoff, collect
 from scxtop.tui.confirm_screen import ConfirmScreen
+from scxtop.tui.cpu_column import CpuColumn
 from scxtop.tui.cpu_panel import CpuPanel
 from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
 from scxtop.tui.help_screen import HelpScreen
+from scxtop.tui.keys import replay_help, works
+from scxtop.tui.latency_panel import LatencyPanel
 from scxtop.tui.messages import SampleArrived, SourceFailed, SwitchDone, SwitchProgress
 from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
 from scxtop.tui.schedext_panel import SchedExtPanel
-from scxtop.tui.status_line import Status, StatusLine
+from scxtop.tui.status_line import Status, StatusLine, attaching_text
 from scxtop.tui.tasks_panel import TasksPanel
 from scxtop.tui.timeline import ScxTimeline
 from scxtop.tui.too_small import TooSmall, too_small
@@ -47,11 +56,29 @@ RENDER_TICK = 0.2
 """Seconds between checks for a new sample to draw; drawing happens only when one arrived."""
 SEEK_STEP = 10
 
-LIVE_ONLY = {"pick_scheduler", "next_scheduler"}
-REPLAY_ONLY = {"step", "seek", "seek_start", "seek_end"}
 
 SourceFactory = Callable[[float], Source]
 """Opens a fresh source with the given interval; called again after each failure."""
+
+
+def binding_ids() -> list[str]:
+    """Every binding id the dashboard and its screens answer to: what [keys] may remap."""
+    classes: list[Any] = [ScxtopApp, HelpScreen, PickerScreen, ConfirmScreen]
+    return [b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse a [keys] id no binding has and a theme Textual does not know, naming the line."""
+    known = binding_ids()
+    for key in settings.keys:
+        if key.id not in known:
+            raise ConfigError(f"{settings.where(key.line)}: keys.{key.id}: no such binding id "
+                              f"(the README lists them: {', '.join(known)})")
+    theme = settings.dashboard.theme
+    if theme is not None and theme not in BUILTIN_THEMES:
+        line = settings.line("dashboard", "theme")
+        raise ConfigError(f"{settings.where(line)}: dashboard.theme: no theme {theme!r} "
+                          f"(use one of {', '.join(sorted(BUILTIN_THEMES))})")
 
 
 def _nearest_step(interval: float, direction: int) -> float:
@@ -98,8 +125,15 @@ class ScxtopApp(App[None]):
         switcher_factory: Callable[[], Switcher] | None = None,
         confirm_switch: bool = True,
         backoff: Backoff | None = None,
+        theme: str | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.keymap = dict(keymap or {})
+        """Binding id -> keys from the config's [keys]."""
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self._theme_name = theme
         if (source_factory is None) == (playback is None):
             raise ValueError("give either a live source factory or a playback")
         self.source_factory = source_factory
@@ -116,6 +150,7 @@ class ScxtopApp(App[None]):
         self.samples_seen = 0
         self.history = CpuHistory()
         self.timeline = ScxTimeline()
+        self.charts = ChartData(self.topology)
         self.switch_lines: deque[str] = deque(maxlen=4)
         self.retry = ""
         self._dirty = False
@@ -141,13 +176,19 @@ class ScxtopApp(App[None]):
         self.filter_box = Input(placeholder="filter tasks by name (enter to keep, escape to close)",
                                 id="filter")
         self.status_line = StatusLine(id="status")
+        self.charts_panel = ChartsPanel(id="charts")
+        self.latency_panel = LatencyPanel(id="latency")
+        self.cpu_column = CpuColumn(id="left")
         self.too_small_notice = TooSmall(id="too-small")
         with Vertical(id="dashboard"):
             with Horizontal(id="top"):
-                yield self.cpu_panel
+                with self.cpu_column:
+                    yield self.cpu_panel
+                    yield self.charts_panel
                 with Vertical(id="side"):
                     yield self.scx_panel
                     yield self.migrations_panel
+                    yield self.latency_panel
             with Horizontal(id="bottom"):
                 yield self.chains_panel
                 yield self.tasks_panel
@@ -157,9 +198,13 @@ class ScxtopApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self._theme_name:
+            self.theme = self._theme_name
         self.scx_panel.border_title = "sched_ext"
         self.migrations_panel.border_title = "Migrations"
         self.chains_panel.border_title = "Blocked chains"
+        self.charts_panel.border_title = "History"
+        self.latency_panel.border_title = "Wakeup latency"
         self._check_size(self.size.width, self.size.height)
         self.set_interval(RENDER_TICK, self._render_tick, name="render")
         if self.playback is not None:
@@ -221,7 +266,7 @@ class ScxtopApp(App[None]):
         failure = message.failure
         self.retry = f"retrying in {failure.retry_in:g}s (attempt {failure.attempt}): {failure.message}"
         self.notify(failure.message, title="source failed", severity="error",
-                    timeout=max(3.0, failure.retry_in))
+                    timeout=max(3.0, failure.retry_in), markup=False)
         self._show_status()
 
     def _ingest(self, sample: Sample) -> None:
@@ -230,6 +275,7 @@ class ScxtopApp(App[None]):
         self.samples_seen += 1
         self.history.add(sample)
         self.timeline.add(sample)
+        self.charts.add(sample)
         if not self.paused or self.latest is None:
             self.latest = sample
             self._dirty = True
@@ -239,6 +285,8 @@ class ScxtopApp(App[None]):
     def _render_tick(self) -> None:
         if self._dirty:
             self.refresh_dashboard()
+        elif self.status_line.status.attaching or attaching_text(self._source):
+            self._show_status()  # the attaching clock runs between samples
 
     def refresh_dashboard(self) -> None:
         """Draw every panel from the latest sample (also what the benchmark times)."""
@@ -253,6 +301,10 @@ class ScxtopApp(App[None]):
             imbalance = find_imbalance(sample.cpus)
             rows = build_rows(sample, self.grouping, self.topology, self.history, imbalance)
             self.cpu_panel.show(rows, self.grouping, imbalance)
+            self.cpu_column.fit()
+            self.charts_panel.show(self.charts)
+            self.latency_panel.show(sample.wakeup_latency, self.charts.latency_total(), sample.source,
+                                    self.charts.version)
             self.migrations_panel.show(sample)
             self.chains_panel.show(sample)
             self.tasks_panel.show(sample)
@@ -265,6 +317,7 @@ class ScxtopApp(App[None]):
             "paused": self.paused,
             "retry": self.retry,
             "position": self._position(),
+            "attaching": attaching_text(self._source),
         }
         status = Status.of(self.latest, **extra) if self.latest else Status(**extra)
         if self.latest is None and self.source_factory is not None:
@@ -300,8 +353,10 @@ class ScxtopApp(App[None]):
         playback.seek(index)
         self.history.clear()
         self.timeline.clear()
+        self.charts.clear()
         for sample in playback.samples[: playback.index + 1]:
             self.timeline.add(sample)
+            self.charts.add(sample)
         for sample in playback.window(self.history.length):
             self.history.add(sample)
         self.latest = playback.current
@@ -326,14 +381,18 @@ class ScxtopApp(App[None]):
     # ---- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay keys exist only in replay, switching keys only live, escape only while filtering;
-        hidden from the footer otherwise."""
-        if action in REPLAY_ONLY and self.playback is None:
+        """A key works live, in a replay or both as its binding id says (scxtop.tui.keys); escape
+        only while filtering; hidden from the footer otherwise."""
+        if not works(self._binding_id(action), replay=self.playback is not None):
             return False
         if action == "close_filter":
             box = getattr(self, "filter_box", None)  # asked before compose, too
             return bool(box is not None and box.display)
-        return not (action in LIVE_ONLY and self.playback is not None)
+        return True
+
+    def _binding_id(self, action: str) -> str | None:
+        return next((b.id for b in self.BINDINGS
+                     if isinstance(b, Binding) and b.action.split("(")[0] == action), None)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -376,14 +435,20 @@ class ScxtopApp(App[None]):
         self.action_close_filter()
 
     def action_help(self) -> None:
+        bindings = self._visible_bindings()
         extra = ""
         if self.playback is not None:
-            extra = "Replay: space pauses, . and , step, [ and ] seek by 10, home/end jump to start/end."
-        self.push_screen(HelpScreen(self._visible_bindings(), extra))
+            extra = replay_help((b.key_display or b.key, b.description, b.id) for b in bindings)
+        self.push_screen(HelpScreen(list(bindings), extra))
 
-    def _visible_bindings(self) -> list[Any]:
-        return [b for b in self.BINDINGS
-                if isinstance(b, Binding) and self.check_action(b.action.split("(")[0], ())]
+    def _visible_bindings(self) -> list[Binding]:
+        """The dashboard's bindings that work here, with the keys the config's [keys] gave them."""
+        out = []
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and self.check_action(binding.action.split("(")[0], ()):
+                keys = self.keymap.get(binding.id) if binding.id else None
+                out.append(binding.with_key(keys) if keys else binding)
+        return out
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette lists every dashboard action next to Textual's own."""
@@ -417,7 +482,7 @@ class ScxtopApp(App[None]):
                 raise RuntimeError("scheduler switching is not available in this build")
             entries = switcher.schedulers()
         except Exception as err:  # shown, never fatal
-            self.call_from_thread(self.notify, str(err), title="schedulers", severity="error")
+            self.call_from_thread(self.notify, str(err), title="schedulers", severity="error", markup=False)
             return
         if pick_next:
             self.call_from_thread(self._switch_to_next, entries)
@@ -448,15 +513,20 @@ class ScxtopApp(App[None]):
             if yes:
                 self._switch(name)
 
-        self.push_screen(ConfirmScreen(f"Switch the running scheduler to [b]{name}[/b]?"), answered)
+        question = Text.assemble("Switch the running scheduler to ", (name, "bold"), "?")
+        self.push_screen(ConfirmScreen(question), answered)
 
     @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
     def _switch(self, name: str) -> None:
         switcher = self._get_switcher()
         assert switcher is not None
         self.post_message(SwitchProgress(f"switching to {name}…"))
+
+        def progress(line: str) -> None:
+            self.post_message(SwitchProgress(line))
+
         try:
-            result = switcher.switch(name, progress=lambda line: self.post_message(SwitchProgress(line)))
+            result = switcher.switch(name, progress=progress)
         except Exception as err:  # a backend bug must not take the dashboard down
             result = SwitchResult(ok=False, target=name, previous=None, seconds=0.0, message=str(err))
         self.post_message(SwitchDone(result))
@@ -475,5 +545,6 @@ class ScxtopApp(App[None]):
                                              detail=result.message))
         outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
         self.switch_lines.append(outcome)
-        self.notify(outcome, title="scheduler", severity="information" if result.ok else "error")
+        self.notify(outcome, title="scheduler", severity="information" if result.ok else "error",
+                    markup=False)  # scheduler output: plain text
         self._dirty = True

@@ -1,7 +1,11 @@
-"""A yes/no question before scxtop changes the running scheduler."""
+"""A yes/no question before scxtop changes the running scheduler.
+
+The question names a scheduler (from PATH or a config file): it is a `Text`, never markup.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,7 +25,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Static { width: auto; }
     """
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: Text) -> None:
         super().__init__()
         self.question = question
 

@@ -6,6 +6,7 @@ per-CPU widgets. The header line stays at the top while the rows scroll under it
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,16 +27,32 @@ def _num(value: float | None, fmt: str) -> str | None:
     return None if value is None else format(value, fmt)
 
 
+class Kind(enum.Enum):
+    """How a column is drawn: the row loop dispatches on this, never on a column's position."""
+
+    TEXT = "text"
+    """A value; 'n/a' when the source cannot see it."""
+    LOAD = "load"
+    """A value that turns red on an overloaded row (the runqueue)."""
+    BAR = "bar"
+    """The runqueue as a bar on the panel's common scale."""
+    HISTORY = "history"
+    """The runqueue history as a sparkline."""
+    FLAG = "flag"
+    """A marker that is always red (HOT)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     title: str
     width: int
     text: Callable[[CpuRow], str | None]
     right: bool = True
+    kind: Kind = Kind.TEXT
 
 
 def _bar_column(width: int) -> Column:
-    return Column("", width, lambda r: "", right=False)  # drawn separately
+    return Column("", width, lambda r: "", right=False, kind=Kind.BAR)
 
 
 def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
@@ -48,16 +65,14 @@ def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
         Column("csw/s", 6, lambda r: rate(r.csw_s)),
         Column("in/s", 5, lambda r: rate(r.mig_in_s)),
         Column("out/s", 5, lambda r: rate(r.mig_out_s)),
-        Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False),
+        Column("", 3, lambda r: "HOT" if r.overloaded else "", right=False, kind=Kind.FLAG),
     )
-    rq = Column("rq", 5, lambda r: _num(r.rq, ".1f"))
+    rq = Column("rq", 5, lambda r: _num(r.rq, ".1f"), kind=Kind.LOAD)
     used = sum(c.width + 1 for c in (label, rq, *fixed)) + BAR_WIDTH + 1
     spark = max(6, min(40, width - used - 1))
-    history = Column("history", spark, lambda r: "", right=False)
+    history = Column("history", spark, lambda r: "", right=False, kind=Kind.HISTORY)
     return (label, rq, _bar_column(BAR_WIDTH), history, *fixed)
 
-
-BAR_COLUMN, SPARK_COLUMN, HOT_COLUMN = 2, 3, 10
 
 
 class CpuPanel(ScrollView, can_focus=True):
@@ -85,7 +100,20 @@ class CpuPanel(ScrollView, can_focus=True):
         self.columns: tuple[Column, ...] = layout_columns(False, 80)
         self._grouped = False
         self._top = 2.0
+        self._styles: dict[str, Style] = {}
         self.virtual_size = Size(self._width(), 1)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+
+    def _style(self, name: str) -> Style:
+        """A component style, looked up once per theme change instead of once per cell."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = (self.rich_style if name == "base"
+                                          else self.get_component_rich_style(name))
+        return style
 
     def _width(self) -> int:
         return sum(c.width + 1 for c in self.columns)
@@ -114,38 +142,38 @@ class CpuPanel(ScrollView, can_focus=True):
         else:
             index = scroll_y + y - 1
             if index >= len(self.rows):
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, self._style("base"))
             strip = self._row(self.rows[index])
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self._style("base"))
 
     def _header(self) -> Strip:
-        style = self.get_component_rich_style("cpu-panel--header")
+        style = self._style("cpu-panel--header")
         text = " ".join(
             (c.title.rjust(c.width) if c.right else c.title.ljust(c.width)) for c in self.columns
         )
         return Strip([Segment(text + " ", style)])
 
     def _row(self, row: CpuRow) -> Strip:
-        base = self.rich_style
-        na = self.get_component_rich_style("cpu-panel--na")
-        hot = self.get_component_rich_style("cpu-panel--hot")
+        base = self._style("base")
+        na = self._style("cpu-panel--na")
+        hot = self._style("cpu-panel--hot")
         segments: list[Segment] = []
-        for i, column in enumerate(self.columns):
+        for column in self.columns:
             style: Style = base
-            if i == BAR_COLUMN:
+            if column.kind is Kind.BAR:
                 text = bar(row.rq or 0.0, column.width, self._top)
-                style = hot if row.overloaded else self.get_component_rich_style("cpu-panel--bar")
-            elif i == SPARK_COLUMN:
+                style = hot if row.overloaded else self._style("cpu-panel--bar")
+            elif column.kind is Kind.HISTORY:
                 top = max([self._top, *row.history])
                 text = sparkline(row.history, column.width, top)
-                style = self.get_component_rich_style("cpu-panel--spark")
+                style = self._style("cpu-panel--spark")
             else:
                 value = column.text(row)
                 if value is None:
                     text, style = "n/a", na
                 else:
                     text = value
-                    if i == HOT_COLUMN or (i == 1 and row.overloaded):
+                    if column.kind is Kind.FLAG or (column.kind is Kind.LOAD and row.overloaded):
                         style = hot
                 if len(text) > column.width:
                     text = text[: column.width - 1] + "…"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -12,10 +12,6 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from scxtop.sched_ext.types import SchedulerEntry
-
-
-def _when(stamp: float | None) -> str:
-    return "never" if stamp is None else time.strftime("%H:%M:%S", time.localtime(stamp))
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -38,15 +34,16 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[b]Switch scheduler[/b] (backend: {self.backend})")
+            yield Static(Text.assemble(("Switch scheduler", "bold"), f" (backend: {self.backend})"))
             yield DataTable(cursor_type="row", id="schedulers")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("name", "state", "from", "last switch")
         for entry in self.entries:
-            table.add_row(entry.name, "running" if entry.running else "installed", entry.origin,
-                          _when(entry.last_switch), key=entry.name)
+            # names and origins come from PATH and config files: plain text, never markup
+            table.add_row(Text(entry.name), "running" if entry.running else "installed", Text(entry.origin),
+                          entry.last_switch_text("%H:%M:%S", never="never"), key=entry.name)
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -15,7 +15,10 @@ ALARMING = {SchedExtEventKind.EJECTED, SchedExtEventKind.SWITCH_FAILED}
 
 
 def _clock(when: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(when))
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(when))
+    except (OverflowError, ValueError, OSError):  # a time from a recording or the journal
+        return "?"
 
 
 def _yes_no(value: bool | None) -> str:
@@ -34,7 +37,10 @@ class SchedExtPanel(Widget):
         self.progress: Sequence[str] = ()
 
     def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str]) -> None:
-        self.state, self.events, self.progress = state, tuple(events), tuple(progress)
+        shown = (state, tuple(events), tuple(progress))
+        if shown == (self.state, self.events, self.progress):
+            return  # unchanged: no repaint, and above all no re-layout
+        self.state, self.events, self.progress = shown
         self.refresh(layout=True)  # the panel's height follows its lines
 
     def render(self) -> Text:
@@ -74,7 +80,7 @@ class SchedExtPanel(Widget):
                 line.append(f" (was {event.previous})")
             if event.by_us:
                 line.append(" by scxtop")
-            if event.detail and event.detail != "seen in sysfs":
+            if event.detail:
                 line.append(f": {event.detail}")
             if event.kind in ALARMING:
                 line.stylize("bold red")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -11,10 +12,15 @@ EIGHTHS = " ▏▎▍▌▋▊▉█"
 def sparkline(values: Sequence[float], width: int, top: float) -> str:
     """The last `width` values as block characters scaled to `top`, right-aligned."""
     tail = list(values)[-width:]
+    if not math.isfinite(top):  # a value from a file: draw what can be drawn
+        top = max((v for v in tail if math.isfinite(v)), default=1.0)
     if top <= 0:
         top = 1.0
     chars = []
     for value in tail:
+        if math.isnan(value):
+            chars.append("?")
+            continue
         level = round(min(max(value, 0.0), top) / top * (len(SPARKS) - 1))
         if value > 0 and level == 0:
             level = 1
@@ -24,8 +30,10 @@ def sparkline(values: Sequence[float], width: int, top: float) -> str:
 
 def bar(value: float, width: int, top: float) -> str:
     """A horizontal bar of `width` cells with eighth-cell resolution; full at `top` and beyond."""
-    if top <= 0:
-        top = 1.0
+    if math.isnan(value):
+        return "?".ljust(width)[:width]
+    if top <= 0 or not math.isfinite(top):
+        top = max(value, 1.0) if math.isfinite(value) else 1.0
     eighths = round(min(max(value, 0.0), top) / top * width * 8)
     full, part = divmod(eighths, 8)
     text = "█" * full + (EIGHTHS[part] if part else "")

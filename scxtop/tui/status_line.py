@@ -23,11 +23,14 @@ class Status:
     """Replay position, e.g. '12/300 t=11.0s'."""
     wakeup: str = ""
     """Wakeup-to-run latency percentiles of the interval, e.g. 'wakeup p50 4µs p99 512µs'."""
+    attaching: str = ""
+    """'bpftrace attaching… 1.4s' while procfs samples stand in for a starting bpftrace."""
 
     @classmethod
     def of(cls, sample: Sample, **rest: object) -> Status:
         return cls(source=sample.source, limitations=sample.limitations,
                    lost_events=sample.lost_events, wakeup=wakeup_text(sample),
+                   # The caller passes the remaining fields by name; a wrong one fails at once.
                    **rest)  # type: ignore[arg-type]
 
 
@@ -73,6 +76,8 @@ class StatusLine(Widget):
             text.append(f"{status.position} · recorded by ")
         text.append(status.source, style="bold")
         text.append(f" · every {status.interval_s:.3g}s")
+        if status.attaching:
+            text.append(f" · {status.attaching}", style="bold")
         if status.wakeup:
             text.append(f" · {status.wakeup}")
         text.append(f" · lost events {status.lost_events}", style="bold red" if status.lost_events else "")
@@ -81,3 +86,10 @@ class StatusLine(Widget):
         if status.retry:
             text.append(f" · {status.retry}", style="bold red")
         return text
+
+
+def attaching_text(source: object) -> str:
+    """'bpftrace attaching… 1.4s' while a warm-starting source waits for bpftrace, else ''."""
+    since = getattr(source, "attaching_s", None)
+    seconds = since() if callable(since) else None
+    return "" if seconds is None else f"bpftrace attaching… {seconds:.1f}s"

@@ -1,12 +1,14 @@
 """The Tasks panel: the tasks that waited longest on a runqueue in the last interval.
 
-Rows are keyed by pid and updated in place; only cells that changed are written.
+Rows are keyed by pid and updated in place; only cells that changed are written. Task names are
+chosen by any local user, so they are `Text` (plain), never markup strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from scxtop.model import Sample, TaskDelay
@@ -19,7 +21,7 @@ COLUMNS = (("pid", 7), ("comm", 14), ("cpu", 3), ("policy", 6), ("nice", 4), ("d
 def _cells(task: TaskDelay, interval_s: float) -> tuple[object, ...]:
     return (
         task.pid,
-        task.comm,
+        Text(task.comm),
         "n/a" if task.cpu is None else task.cpu,
         task.policy.removeprefix("SCHED_").lower(),
         "n/a" if task.nice is None else task.nice,
@@ -29,11 +31,15 @@ def _cells(task: TaskDelay, interval_s: float) -> tuple[object, ...]:
 
 
 def select(tasks: Sequence[TaskDelay], name_filter: str) -> list[TaskDelay]:
-    """Most delayed first, filtered by a case-insensitive substring of comm."""
+    """Most delayed first, filtered by a case-insensitive substring of comm; one row per pid (a pid
+    reused within one interval can appear twice: the more delayed one is kept)."""
     needle = name_filter.lower()
     chosen = [t for t in tasks if needle in t.comm.lower()] if needle else list(tasks)
     chosen.sort(key=lambda t: (-t.delay_ns, -t.total_delay_ns, t.pid))
-    return chosen[:MAX_ROWS]
+    unique: dict[int, TaskDelay] = {}
+    for task in chosen:
+        unique.setdefault(task.pid, task)
+    return list(unique.values())[:MAX_ROWS]
 
 
 class TasksPanel(DataTable[object]):
@@ -41,6 +47,7 @@ class TasksPanel(DataTable[object]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.name_filter = ""
         self._order: list[int] = []
+        self._shown: tuple[object, str] | None = None
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
@@ -51,10 +58,15 @@ class TasksPanel(DataTable[object]):
         if sample.delayed_tasks is None:
             self.clear()
             self._order = []
+            self._shown = None
             self.border_subtitle = f"n/a: the {sample.source} source has no delay accounting"
             return
+        shown = (sample.delayed_tasks, self.name_filter)
+        if shown == self._shown:
+            return  # the source refreshes the list once a second: at shorter intervals, nothing to do
+        self._shown = shown
         tasks = select(sample.delayed_tasks, self.name_filter)
-        self.border_subtitle = f"filter: {self.name_filter}" if self.name_filter else ""
+        self.border_subtitle = Text(f"filter: {self.name_filter}") if self.name_filter else ""
         wanted = [t.pid for t in tasks]
         if wanted != self._order:
             self.clear()

@@ -23,8 +23,7 @@ def _change(before: SchedExtState, after: SchedExtState, time: float) -> SchedEx
         kind = SchedExtEventKind.SWITCHED
     else:
         kind = SchedExtEventKind.LOADED
-    return SchedExtEvent(time=time, kind=kind, ops=after.ops, previous=before.ops,
-                         detail="seen in sysfs")
+    return SchedExtEvent(time=time, kind=kind, ops=after.ops, previous=before.ops, inferred=True)
 
 
 class ScxTimeline:

@@ -164,7 +164,7 @@ async def test_slash_filters_tasks_by_name():
         await pilot.press(*"PIPE")
         table = app.query_one(TasksPanel)
         assert table.row_count == 1
-        assert table.get_row_at(0)[1] == "pipe-writer"
+        assert str(table.get_row_at(0)[1]) == "pipe-writer"
         await pilot.press("escape")
         assert not box.display and table.has_focus
         assert table.row_count == 1  # the filter stays until cleared
@@ -217,7 +217,7 @@ async def test_s_picks_a_scheduler_confirms_and_shows_the_outcome():
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
         table = app.screen.query_one(DataTable)
-        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert names == ["default", "scx_alpha", "scx_beta"]
         assert table.get_row_at(0)[1] == "running"
         await pilot.press("down", "down", "enter")

@@ -62,3 +62,22 @@ async def test_live_dashboard_shows_real_numbers():
             assert _bpftrace_children(), "the dashboard's bpftrace should be running"
             await pilot.press("q")
     assert _bpftrace_children() == []  # nothing left behind
+
+
+@pytest.mark.skipif(bpf_skip_reason() is not None, reason=bpf_skip_reason() or "")
+async def test_warm_start_shows_procfs_while_bpftrace_attaches_then_fills_in():
+    from scxtop.sources.warm import open_warm
+
+    app = ScxtopApp(source_factory=lambda interval: open_warm("bpftrace", interval, print), interval=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.latest is not None, limit_s=30)
+        assert app.latest.source == "procfs"
+        await wait_for(pilot, lambda: "bpftrace attaching… " in _screen_text(app, StatusLine)
+                       or app.latest.source == "bpftrace", limit_s=10)
+        await wait_for(pilot, lambda: app.latest.source == "bpftrace", limit_s=90)
+        seen = app.samples_seen
+        # the history ran on through the switch: one point per sample, procfs ones included
+        assert len(app.history.of((0,))) == min(seen, app.history.length)
+        await wait_for(pilot, lambda: "attaching" not in _screen_text(app, StatusLine))
+        await pilot.press("q")
+    assert _bpftrace_children() == []

@@ -100,3 +100,15 @@ def test_scheduler_picker(snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_charts_and_latency_at_80x24(snap_compare):
+    assert snap_compare(_replay(samples(12)), terminal_size=(80, 24), run_before=_at(11))
+
+
+def test_charts_in_the_light_theme(snap_compare):
+    async def run_before(pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await _at(11)(pilot)
+
+    assert snap_compare(_replay(samples(12)), terminal_size=SIZE, run_before=run_before)

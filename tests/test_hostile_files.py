@@ -1,0 +1,235 @@
+"""Hostile and broken files: a one-line error naming the line, never a traceback (issue 12).
+
+Each case crashed a command before: deep nesting (RecursionError), 1e999 / 1e300 (OverflowError),
+NaN runqueues, a 200 MB single-line CSV (csv field limit), /dev/zero (MemoryError), a switch
+journal with garbage, and a recording cut off mid-line refused all its good lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from samples import full_sample
+
+from scxtop.recording import JsonlWriter, RecordError, load_recording
+from scxtop.recording.common import MAX_CPUS
+from scxtop.recording.jsonl import sample_to_json
+from scxtop.sched_ext import journal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scxtop", *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, **env})
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode != 0, done.stdout
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("scxtop: "), done.stderr
+    return done.stderr
+
+
+def jsonl(path: Path, count: int = 3) -> Path:
+    writer = JsonlWriter(path)
+    for i in range(count):
+        writer.write(full_sample(i))
+    writer.close()
+    return path
+
+
+def with_line(path: Path, line: str, count: int = 2) -> Path:
+    jsonl(path, count)
+    with path.open("a") as f:
+        f.write(line + "\n")
+    return path
+
+
+def good_obj() -> dict:
+    return sample_to_json(full_sample(9))
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "expect"),
+    [
+        ("nested", None, "nested too deeply"),
+        ("nested_obj", None, "nested too deeply"),
+        ("cpu_1e999", None, "cpu"),
+        ("time_1e300", None, "time"),
+        ("time_nan", None, "NaN is not a finite number"),
+        ("rq_nan", None, "NaN is not a finite number"),
+        ("rq_infinity", None, "Infinity is not a finite number"),
+        ("garbage", "\x00\x01\x02 not json", "broken JSONL"),
+        ("cpu_far", None, f"limit of {MAX_CPUS} CPUs"),
+    ],
+)
+def test_hostile_jsonl_lines_are_one_line_errors(tmp_path: Path, name: str, line: str | None, expect: str):
+    obj = good_obj()
+    if name == "nested":
+        line = "[" * 200_000 + "]" * 200_000
+    elif name == "nested_obj":
+        line = '{"a":' * 100_000 + "1" + "}" * 100_000
+    elif name == "cpu_1e999":
+        line = json.dumps(obj).replace('"cpu":0,', '"cpu":1e999,').replace('"cpu": 0,', '"cpu": 1e999,')
+        assert "1e999" in line
+    elif name == "time_1e300":
+        obj["time"] = 1e300
+    elif name == "time_nan":
+        line = json.dumps({**obj, "time": float("nan")})
+    elif name == "rq_nan":
+        line = json.dumps(obj).replace(f'"rq": {json.dumps(obj["cpus"][0]["rq"])}', '"rq": NaN', 1)
+        assert "NaN" in line
+    elif name == "rq_infinity":
+        line = json.dumps(obj).replace(f'"rq": {json.dumps(obj["cpus"][0]["rq"])}', '"rq": Infinity', 1)
+    elif name == "cpu_far":
+        obj["cpus"][0]["cpu"] = 999_999
+    path = with_line(tmp_path / f"{name}.jsonl", line if line is not None else json.dumps(obj))
+    with pytest.raises(RecordError) as info:
+        load_recording(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:3:") and "\n" not in message and expect in message.split(":", 2)[2]
+    assert expect in one_line(cli("replay", str(path)))
+
+
+def test_dev_zero_is_refused_at_the_line_cap():
+    with pytest.raises(RecordError, match="longer than 16 MiB"):
+        load_recording("/dev/zero")
+
+
+def test_a_huge_single_line_csv_is_refused_at_the_line_cap(tmp_path: Path):
+    path = tmp_path / "huge.csv"
+    with path.open("w") as f:
+        f.write("time,elapsed_s,")
+        chunk = "x" * (1 << 20)
+        for _ in range(200):  # 200 MB, one line
+            f.write(chunk)
+        f.write("\n")
+    assert "longer than 16 MiB" in one_line(cli("replay", str(path)))
+
+
+def test_a_long_csv_field_under_the_line_cap_is_a_line_error(tmp_path: Path):
+    path = tmp_path / "field.csv"
+    path.write_text("time,elapsed_s,cpu0_rq\n" + '"' + "y" * 200_000 + '",1,2\n')
+    with pytest.raises(RecordError, match=f"{path}:"):
+        load_recording(path)
+
+
+def test_a_csv_of_a_million_cpus_is_refused_with_a_limit(tmp_path: Path):
+    from scxtop.recording import csv_header
+
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(csv_header(1_000_000)) + "\n")
+    message = one_line(cli("replay", str(path)))
+    assert "16 MiB" in message or f"{MAX_CPUS} CPUs" in message
+
+
+def test_a_csv_beyond_the_cpu_limit_under_the_line_cap_is_refused(tmp_path: Path):
+    from scxtop.recording import csv_header
+
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(csv_header(MAX_CPUS + 1)) + "\n")
+    with pytest.raises(RecordError, match=f"limit of {MAX_CPUS} CPUs"):
+        load_recording(path)
+
+
+def test_csv_nan_and_huge_values_name_the_line(tmp_path: Path):
+    from scxtop.recording import CsvWriter
+
+    path = tmp_path / "r.csv"
+    writer = CsvWriter(path)
+    for i in range(3):
+        writer.write(full_sample(i))
+    writer.close()
+    lines = path.read_text().splitlines()
+    cells = lines[2].split(",")
+    cells[2] = "nan"  # cpu0_rq
+    path.write_text("\n".join([*lines[:2], ",".join(cells)]) + "\n")
+    with pytest.raises(RecordError, match=f"{path}:3:.*cpu0_rq"):
+        load_recording(path)
+    cells[2] = "1"
+    cells[0] = "9999-12-31T23:59:59Z"
+    cells[1] = "1e999"
+    path.write_text("\n".join([*lines[:2], ",".join(cells)]) + "\n")
+    with pytest.raises(RecordError, match=f"{path}:3:"):
+        load_recording(path)
+
+
+def test_a_truncated_last_line_loads_every_complete_line_with_a_warning(tmp_path: Path):
+    path = jsonl(tmp_path / "cut.jsonl", 40)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 200])  # a crash cut the last row
+    recording = load_recording(path)
+    assert len(recording.samples) == 39
+    assert recording.warnings and f"{path}:40" in recording.warnings[0]
+    done = cli("log", "--source", f"replay:{path}", "--csv", str(tmp_path / "out.csv"))
+    assert done.returncode == 0, done.stderr
+    assert "warning" in done.stderr and f"{path}:40" in done.stderr
+
+
+def test_a_broken_line_in_the_middle_is_still_an_error(tmp_path: Path):
+    path = jsonl(tmp_path / "mid.jsonl", 3)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1][:-50], lines[2]]) + "\n")
+    with pytest.raises(RecordError, match=f"{path}:2:"):
+        load_recording(path)
+
+
+def test_binary_garbage_names_the_line(tmp_path: Path):
+    path = jsonl(tmp_path / "bin.jsonl", 2)
+    with path.open("ab") as f:
+        f.write(b"\xff\xfe\x00garbage\n")
+    with pytest.raises(RecordError, match=f"{path}:3:"):
+        load_recording(path)
+
+
+# ---- the switch journal -------------------------------------------------------------------------
+
+HOSTILE_JOURNAL = [
+    b"\xff\xfe\x00\x01 binary garbage",
+    b"[" * 100_000 + b"]" * 100_000,
+    json.dumps({"time": "soon", "target": "scx_a", "previous": None, "ok": True, "seconds": 0.1,
+                "backend": "direct", "enable_seq_after": 1, "message": ""}).encode(),
+    b'{"time": NaN, "target": "scx_b", "previous": null, "ok": true, "seconds": 0.1, "backend": "direct",'
+    b' "enable_seq_after": 1, "message": ""}',
+    json.dumps({"time": 1e300, "target": "scx_c", "previous": None, "ok": True, "seconds": 0.1,
+                "backend": "direct", "enable_seq_after": 1, "message": ""}).encode(),
+    json.dumps({"time": 5.0, "target": ["scx_d"], "previous": None, "ok": True, "seconds": 0.1,
+                "backend": "direct", "enable_seq_after": 1, "message": ""}).encode(),
+    json.dumps({"time": 5.0, "target": {"x": 1}, "previous": None, "ok": "yes", "seconds": 0.1,
+                "backend": "direct", "enable_seq_after": 1, "message": ""}).encode(),
+    json.dumps([1, 2, 3]).encode(),
+    json.dumps({"time": 7.0, "target": "scx_good", "previous": None, "ok": True, "seconds": 0.1,
+                "backend": "direct", "enable_seq_after": 1, "message": "fine"}).encode(),
+]
+
+
+def hostile_journal(run_dir: Path) -> Path:
+    run_dir.mkdir(mode=0o700)
+    path = journal.journal_path(run_dir)
+    path.write_bytes(b"\n".join(HOSTILE_JOURNAL) + b"\n")
+    return path
+
+
+def test_the_journal_reader_skips_hostile_lines(tmp_path: Path):
+    hostile_journal(tmp_path / "run")
+    assert journal.last_switch_times(tmp_path / "run") == {"scx_good": 7.0}
+
+
+def test_a_huge_journal_is_read_bounded(tmp_path: Path):
+    path = hostile_journal(tmp_path / "run")
+    with path.open("ab") as f:
+        f.write(b"x" * (64 << 20))  # 64 MB with no newline at the end
+        f.write(b"\n" + HOSTILE_JOURNAL[-1].replace(b"scx_good", b"scx_last") + b"\n")
+    assert journal.last_switch_times(tmp_path / "run") == {"scx_last": 7.0}
+
+
+def test_scxtop_schedulers_survives_a_hostile_journal(tmp_path: Path):
+    hostile_journal(tmp_path / "run")
+    done = cli("schedulers", SCXTOP_RUN_DIR=str(tmp_path / "run"), SCXTOP_CONFIG=str(tmp_path / "none.toml"))
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,177 @@
+"""Files scxtop writes as root: no writing through a planted symlink, no truncating another user's
+file in /tmp, and private run directories whatever the umask (issue 12 case 4).
+
+fs.protected_symlinks may be 1 on a machine (the kernel then refuses to follow a link another user
+owns in a sticky directory by itself): the O_NOFOLLOW cases below use links that sysctl would not
+stop (root's own link, a non-sticky directory), so they test scxtop and not the sysctl.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scxtop.recording.common import RecordError
+from scxtop.recording.sink import RowSink
+from scxtop.sched_ext import journal
+from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.rundir import private_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="planting files as another user needs root")
+
+
+def nobody() -> int:
+    return pwd.getpwnam("nobody").pw_uid
+
+
+@pytest.fixture
+def sticky(tmp_path: Path) -> Path:
+    d = tmp_path / "tmp"
+    d.mkdir()
+    d.chmod(0o1777)
+    return d
+
+
+def secret(path: Path) -> Path:
+    path.write_text("root's secret\n")
+    path.chmod(0o600)
+    return path
+
+
+@needs_root
+def test_log_csv_does_not_follow_a_planted_symlink(tmp_path: Path, sticky: Path):
+    target = secret(tmp_path / "shadow")
+    link = sticky / "x.csv"
+    link.symlink_to(target)
+    os.lchown(link, nobody(), -1)
+    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
+                           "--duration", "0.2", "--csv", str(link)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "symlink" in done.stderr, done.stderr
+    assert target.read_text() == "root's secret\n"
+
+
+def test_writes_never_follow_a_symlink(tmp_path: Path):
+    target = secret(tmp_path / "file")
+    link = tmp_path / "out.csv"
+    link.symlink_to(target)  # root's own link in root's own directory: protected_symlinks allows it
+    with pytest.raises(RecordError, match="is a symlink"):
+        RowSink(link)
+    assert target.read_text() == "root's secret\n"
+
+
+@needs_root
+def test_another_users_file_in_a_sticky_directory_is_not_truncated(sticky: Path):
+    planted = sticky / "x.csv"
+    planted.write_text("nobody's\n")
+    os.chown(planted, nobody(), -1)
+    with pytest.raises(RecordError, match="owned by uid"):
+        RowSink(planted)
+    assert planted.read_text() == "nobody's\n"
+
+
+def test_own_files_and_devices_are_still_written(sticky: Path, tmp_path: Path):
+    mine = sticky / "mine.csv"
+    mine.write_text("old contents that must go\n")
+    sink = RowSink(mine)
+    sink.write_line("a,b")
+    sink.close()
+    assert mine.read_text() == "a,b\n"
+    sink = RowSink(tmp_path / "new.csv")
+    sink.write_line("x")
+    sink.close()
+    null = RowSink("/dev/null")
+    null.write_line("x")
+    null.close()
+
+
+def test_a_fifo_planted_as_output_does_not_hang(sticky: Path):
+    fifo = sticky / "x.csv"
+    os.mkfifo(fifo)
+    if os.geteuid() == 0:
+        os.chown(fifo, nobody(), -1)
+    with pytest.raises(RecordError):
+        RowSink(fifo)
+
+
+def test_run_dirs_are_created_0700_whatever_the_umask(tmp_path: Path):
+    old = os.umask(0)
+    try:
+        run = private_dir(tmp_path / "run")
+        logs = private_dir(run / "logs")
+    finally:
+        os.umask(old)
+    for d in (run, logs):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    journal.append(journal.SwitchRecord(1.0, "scx_x", None, True, 0.1, "direct", 1, "ok"), run)
+    assert stat.S_IMODE(run.stat().st_mode) == 0o700
+
+
+def test_the_journal_creates_its_run_dir_0700(tmp_path: Path):
+    old = os.umask(0)
+    try:
+        journal.append(journal.SwitchRecord(1.0, "scx_x", None, True, 0.1, "direct", 1, "ok"), tmp_path / "r")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r").stat().st_mode) == 0o700
+    assert journal.last_switch_times(tmp_path / "r") == {"scx_x": 1.0}
+
+
+def test_a_run_dir_others_can_write_is_refused(tmp_path: Path):
+    run = tmp_path / "run"
+    run.mkdir()
+    run.chmod(0o777)
+    with pytest.raises(SwitchError, match="writable by other users"):
+        private_dir(run)
+    journal.append(journal.SwitchRecord(1.0, "scx_x", None, True, 0.1, "direct", 1, "ok"), run)
+    assert not (run / "switches.jsonl").exists()  # best effort: not written, and no crash
+
+
+@needs_root
+def test_a_run_dir_owned_by_another_user_or_a_symlink_is_refused(tmp_path: Path):
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    os.chown(run, nobody(), -1)
+    with pytest.raises(SwitchError, match="owned by uid"):
+        private_dir(run)
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(SwitchError, match="symlink"):
+        private_dir(link)
+
+
+def test_scheduler_logs_go_to_a_private_dir(tmp_path: Path):
+    from scxtop.sched_ext.direct import DirectLaunch
+
+    old = os.umask(0)
+    try:
+        started = DirectLaunch("scx_t", ("/bin/true",), tmp_path / "run" / "logs").start()
+    finally:
+        os.umask(old)
+    started.popen.wait(timeout=30)
+    for d in (tmp_path / "run", tmp_path / "run" / "logs"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "run" / "logs" / "scx_t.log").stat().st_mode) & 0o077 == 0
+
+
+def test_the_scheduler_log_tail_is_read_bounded(tmp_path: Path):
+    from scxtop.sched_ext.direct import tail
+
+    log = tmp_path / "scx_noisy.log"
+    with log.open("wb") as f:
+        f.write(b"error: early\n")
+        f.write(b"x" * (64 << 20))  # a scheduler printing without end, one 64 MB line
+        f.write(b"\nload failed\n")
+    shown = tail(log, 5)
+    assert shown.endswith("load failed")
+    assert len(shown) < 64 * 1024
