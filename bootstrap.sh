@@ -66,6 +66,11 @@ if [ "$verb" = test ] && [ -x tests/vm/prepare.sh ]; then
     tests/vm/prepare.sh || echo "bootstrap.sh: the sched_ext guest could not be prepared; its tests will say why" >&2
 fi
 
+if [ "$verb" = test ] && [ -x tests/chroots/prepare.sh ]; then
+    say "prepare the trixie and sid chroots (tests/chroots/prepare.sh)"
+    tests/chroots/prepare.sh || echo "bootstrap.sh: a chroot could not be prepared; its tests will say why" >&2
+fi
+
 case "$verb" in
     run) exec .venv/bin/scxtop "$@" ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
