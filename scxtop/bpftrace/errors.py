@@ -101,12 +101,15 @@ def classify_stderr(stderr: str, returncode: int | None = None, kernel: str | No
             "bpftrace could not lock memory for its maps (kernel < 5.11): run `ulimit -l unlimited` "
             "as root, then start scxtop again"
         )
-    if "only supports running as the root user" in text or "Operation not permitted" in text:
+    if ("only supports running as the root user" in text or "Operation not permitted" in text
+            or re.search(r"Missing CAP_\w+ capability", text)):  # the last: 0.27's wording
         return BpftracePermissionError(
             "bpftrace needs root (or CAP_BPF and CAP_PERFMON): run scxtop with sudo, "
             f"or use --source procfs ({first})"
         )
-    if "tracepoint not found" in text and not tracefs_mounted():
+    # 0.27 reads tracefs's available_events before anything else and says so when it cannot.
+    tracefs_missing = "tracepoint not found" in text or "tracing/available_events" in text
+    if tracefs_missing and not tracefs_mounted():
         return TracefsNotMounted(
             "tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing (or use --source procfs)"
         )
