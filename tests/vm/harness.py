@@ -32,6 +32,9 @@ UPSTREAM_SCHEDULERS = (
     "scx_qmap",
 )
 """Everything tools/sched_ext builds; scx_qmap is rejected by this kernel's verifier."""
+DASHBOARD_BIN = WORK / "dash-bin"
+DASHBOARD_SCHEDULERS = ("scx_flatcg", "scx_pair", "scx_simple")
+"""What `n` cycles through in the guest's dashboard (the share is read-only there: made here)."""
 
 FAST_BOOT = (
     "module_blacklist=kvm,kvm_amd,kvm_intel,irqbypass,ahci,libahci,libata,sr_mod,cdrom,sg,scsi_mod,"
@@ -132,6 +135,12 @@ def install_upstream(env: dict[str, str]) -> Path:
             shutil.copy2(source, target)
         target.chmod(0o755)
     shutil.copy2(env["KCONFIG"], KCONFIG)
+    DASHBOARD_BIN.mkdir(exist_ok=True)
+    DASHBOARD_BIN.chmod(0o755)
+    for name in DASHBOARD_SCHEDULERS:
+        link = DASHBOARD_BIN / name
+        if not link.is_symlink():
+            link.symlink_to(UPSTREAM_BIN / name)
     return UPSTREAM_BIN
 
 
