@@ -7,6 +7,7 @@ only when it changed, inside `batch_update()`. A replay feeds the same handler f
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -126,6 +127,7 @@ class ScxtopApp(App[None]):
         self.scheduler_output: tuple[str, ...] = ()
         """The running scheduler's last output lines (plain text, from its log)."""
         self._listing = False
+        self._switcher_lock = threading.Lock()
         self.retry = ""
         self._dirty = False
         self._source: Source | None = None
@@ -412,9 +414,11 @@ class ScxtopApp(App[None]):
     # ---- scheduler switching ------------------------------------------------------------
 
     def _get_switcher(self) -> Switcher | None:
-        if self._switcher is None and self.switcher_factory is not None:
-            self._switcher = self.switcher_factory()
-        return self._switcher
+        """Made once, by whichever worker needs it first (the output reader or a switch key)."""
+        with self._switcher_lock:
+            if self._switcher is None and self.switcher_factory is not None:
+                self._switcher = self.switcher_factory()
+            return self._switcher
 
     def action_pick_scheduler(self) -> None:
         if self.switching is None and not self._listing:
@@ -512,7 +516,8 @@ class ScxtopApp(App[None]):
     # ---- the running scheduler's output -----------------------------------------------------
 
     def _poll_output(self) -> None:
-        if self.latest is not None and self.latest.scx.ops and self._switcher is not None:
+        """Also for a scheduler started elsewhere (the CLI, another dashboard): its log is shared."""
+        if self.latest is not None and self.latest.scx.ops:
             self._read_output()
         elif self.scheduler_output:
             self.scheduler_output = ()
@@ -520,11 +525,9 @@ class ScxtopApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="output", exclusive=True)
     def _read_output(self) -> None:
-        switcher = self._switcher
-        if switcher is None:
-            return
         try:
-            lines = switcher.output(OUTPUT_LINES)
+            switcher = self._get_switcher()
+            lines = switcher.output(OUTPUT_LINES) if switcher is not None else ()
         except Exception:  # a log we cannot read shows nothing, never an error
             lines = ()
         self.post_message(SchedulerOutput(lines))
