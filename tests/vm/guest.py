@@ -279,7 +279,7 @@ def case_concurrent(out: Path) -> dict:
     first = subprocess.Popen([*SCXTOP, "switch", "scx_pair", "--timeout", SLOW_START["scx_pair"]],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock_file = Path(os.environ["SCXTOP_RUN_DIR"]) / "switch.lock"
-    held = wait_for(lambda: lock_file.exists() and "scx_pair" in lock_file.read_text(), 30)
+    held = wait_for(lambda: lock_file.exists() and "scx_pair" in lock_file.read_text(), 180)
     second = scxtop("switch", "scx_simple")
     events = list(tracker.update(read_state()))
     out1, err1 = first.communicate(timeout=CMD_TIMEOUT)
