@@ -240,9 +240,12 @@ def case_bpftrace(out: Path) -> dict:
 
 
 # --- the kernel's own example schedulers ------------------------------------------------------
-UPSTREAM_CYCLE = ("scx_simple", "scx_flatcg", "scx_qmap", "scx_pair", "scx_sdt", "scx_userland",
-                  "scx_central", "scx_cpu0", "default")
-"""scx_qmap comes right after scx_flatcg: the verifier rejects it and scx_flatcg must run again."""
+UPSTREAM_CYCLE = ("scx_simple", "scx_flatcg", "scx_qmap", "scx_pair", "scx_sdt", "scx_central",
+                  "scx_cpu0", "scx_userland", "default")
+"""scx_qmap comes right after scx_flatcg: the verifier rejects it and scx_flatcg must run again.
+scx_userland comes last: it schedules every task through its user-space daemon, and with the host
+at load 50 the guest managed about 15 scheduling decisions a second under it (the next switch's
+Python never got going), so whatever it slows down is only the way back to default."""
 SLOW_START = {"scx_pair": "240"}
 """scx_pair initializes a map entry per CPU pair and cgroup before it attaches: 2.7 s on a quiet
 machine, over 60 s when the host ran three guests at a load of 50."""
