@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scxtop.model import BlockedEdge, Chain, Inversion, OwnerState, TaskRef
+from scxtop.model import BlockedEdge, Chain, Inversion, InversionReason, OwnerState, TaskRef
 
 
 def _live_waits(edges: Iterable[BlockedEdge]) -> dict[int, BlockedEdge]:
@@ -69,12 +69,12 @@ def _rank(task: TaskRef) -> int:
 def _inversions(tasks: tuple[TaskRef, ...], head_state: OwnerState, top_waiter: TaskRef) -> list[Inversion]:
     head = tasks[-1]
     found = [
-        Inversion(waiter=w, owner=head, reason="priority")
+        Inversion(waiter=w, owner=head, reason=InversionReason.PRIORITY)
         for w in tasks[:-1]
         if w.prio is not None and head.prio is not None and w.prio < head.prio
     ]
     if head_state is OwnerState.RUNNABLE:
-        found.append(Inversion(waiter=top_waiter, owner=head, reason="preempted"))
+        found.append(Inversion(waiter=top_waiter, owner=head, reason=InversionReason.PREEMPTED))
     return found
 
 
@@ -111,7 +111,7 @@ def build_chains(edges: Iterable[BlockedEdge]) -> tuple[Chain, ...]:
             best = top_waiter.setdefault(chain.head.tid, waiter)
             if _rank(waiter) < _rank(best):
                 top_waiter[chain.head.tid] = waiter
-    seen: set[tuple[int, int, str]] = set()
+    seen: set[tuple[int, int, InversionReason]] = set()
     result: list[Chain] = []
     for chain in chains:
         last = chain.edges[-1]
@@ -120,7 +120,8 @@ def build_chains(edges: Iterable[BlockedEdge]) -> tuple[Chain, ...]:
             found = _inversions(chain.tasks, last.owner_state, top_waiter[chain.head.tid])
         fresh = []
         for inv in found:
-            key = (inv.waiter.tid if inv.reason == "priority" else -1, inv.owner.tid, inv.reason)
+            waiter_tid = inv.waiter.tid if inv.reason == InversionReason.PRIORITY else -1
+            key = (waiter_tid, inv.owner.tid, inv.reason)
             if key not in seen:
                 seen.add(key)
                 fresh.append(inv)

@@ -1,6 +1,8 @@
 """`scxtop` and `scxtop replay FILE`: build the dashboard's source, switcher and options, then run it.
 
-Textual is imported only inside `run()`, so the CLI can import this module cheaply.
+Textual is imported only inside `run()`, so the CLI can import this module cheaply. The config
+file (scxtop.settings) is read first: a broken or untrusted one stops the dashboard before it
+starts, with the one-line error that names the file, line and key.
 """
 
 from __future__ import annotations
@@ -14,19 +16,27 @@ from scxtop.sources.base import Source
 
 def run(args: Any) -> int:
     """Entry point for `scxtop` and `scxtop replay FILE` (see scxtop.cli)."""
+    from scxtop.settings import load_settings
+
+    settings = load_settings()
     if getattr(args, "command", None) == "replay":
         from scxtop.recording import load_recording
-        from scxtop.tui.app import ScxtopApp
+        from scxtop.tui.app import ScxtopApp, check_settings
         from scxtop.tui.playback import Playback
 
+        check_settings(settings)
         recording = load_recording(args.path)
-        app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed)
+        app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed,
+                        theme=settings.dashboard.theme, keymap=settings.keymap)
     else:
-        from scxtop.tui.app import ScxtopApp
+        from scxtop.tui.app import ScxtopApp, check_settings
 
+        check_settings(settings)
+        interval = args.interval if args.interval is not None else settings.dashboard.interval
         app = ScxtopApp(source_factory=_live_source_factory(args.source),
-                        interval=args.interval, switcher_factory=_switcher_factory(),
-                        confirm_switch=_confirm_switch())
+                        interval=interval, switcher_factory=_switcher_factory(),
+                        confirm_switch=settings.dashboard.confirm_switch,
+                        theme=settings.dashboard.theme, keymap=settings.keymap)
     app.run()
     return int(app.return_code or 0)
 
@@ -42,13 +52,3 @@ def _switcher_factory() -> Callable[[], Switcher]:
 
     return make_switcher
 
-
-def _confirm_switch() -> bool:
-    """Confirmation before a switch is on unless the config turns it off."""
-    from scxtop.errors import ScxtopError
-    from scxtop.sched_ext.config import load
-
-    try:
-        return load().confirm_switch
-    except ScxtopError:
-        return True

@@ -13,3 +13,7 @@ class ScxtopError(Exception):
         super().__init__(message)
         if status is not None:
             self.status = status
+
+
+class ConfigError(ScxtopError):
+    """scxtop's config file is unreadable, malformed or unsafe (scxtop.configfile, scxtop.settings)."""

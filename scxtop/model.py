@@ -3,6 +3,10 @@
 Plain frozen dataclasses, standard library only, so that sources, the recorder and the
 dashboard agree on one shape and nothing crossing a module boundary is a dict of dicts.
 
+The field names are the JSONL file format (`scxtop.recording.jsonl`): renaming, removing or
+retyping a field breaks the recordings already written, so add fields with defaults instead,
+or bump `jsonl.FORMAT_VERSION`.
+
 Conventions:
 - `None` means "this source cannot see it" (rendered as an empty CSV cell, "n/a" on screen);
   zero means "seen, and it was zero".
@@ -90,14 +94,22 @@ class BlockedEdge:
     """True when the wait ended during the interval (a contention that came and went)."""
 
 
+class InversionReason(enum.StrEnum):
+    """Why a waiter counts as inverted behind its chain's head owner."""
+
+    PRIORITY = "priority"
+    """The waiter's priority is higher than the owner's."""
+    PREEMPTED = "preempted"
+    """The owner is runnable but not running."""
+
+
 @dataclass(frozen=True, slots=True)
 class Inversion:
     """A high-priority waiter stuck behind a lower-priority or preempted owner at its chain's head."""
 
     waiter: TaskRef
     owner: TaskRef
-    reason: str
-    """'priority' (waiter prio higher than owner's) or 'preempted' (owner runnable but not running)."""
+    reason: InversionReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,14 +183,31 @@ class TaskDelay:
     """Run-queue wait since the task started."""
 
 
+class SchedExtEnableState(enum.StrEnum):
+    """The kernel's `/sys/kernel/sched_ext/state` (scx_enable_state_str in kernel/sched/ext.c)."""
+
+    ENABLING = "enabling"
+    ENABLED = "enabled"
+    DISABLING = "disabling"
+    DISABLED = "disabled"
+
+    @classmethod
+    def parse(cls, text: str | None) -> SchedExtEnableState | None:
+        """The state a file or sysfs names; None when it names none we know (or is missing)."""
+        try:
+            return cls(text) if text else None
+        except ValueError:
+            return None
+
+
 @dataclass(frozen=True, slots=True)
 class SchedExtState:
     """`/sys/kernel/sched_ext/` as read at the end of an interval."""
 
     supported: bool = False
     """False on kernels without sched_ext (no /sys/kernel/sched_ext)."""
-    state: str | None = None
-    """'enabled', 'disabled', 'enabling', 'disabling'."""
+    state: SchedExtEnableState | None = None
+    """None when the kernel's state could not be read, or is one this version does not know."""
     ops: str | None = None
     """Name of the running BPF scheduler (`root/ops`), None when none runs."""
     enable_seq: int | None = None
@@ -207,6 +236,8 @@ class SchedExtEvent:
     by_us: bool = False
     """True when scxtop itself asked for the change."""
     detail: str = ""
+    inferred: bool = False
+    """True when the dashboard inferred the event from two sysfs readings (no source reported it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from samples import full_sample, procfs_like_sample
 
 from scxtop.errors import ScxtopError
 from scxtop.recording import CsvWriter, JsonlWriter, csv_header, read_csv, read_jsonl, sample_to_json
+from scxtop.recording.jsonl import FORMAT_VERSION
 
 
 def write_all(writer, samples) -> None:
@@ -144,3 +145,25 @@ def test_broken_csv_row_names_the_line(tmp_path: Path):
         f.write("2025-11-22T04:16:41Z,2.0,1\n")
     with pytest.raises(ScxtopError, match=r"bad.csv:3: broken CSV row"):
         read_csv(path)
+
+
+def test_every_jsonl_record_carries_the_format_version_and_old_records_still_read(tmp_path: Path):
+    path = tmp_path / "out.jsonl"
+    write_all(JsonlWriter(path), [full_sample(0), full_sample(1)])
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["format_version"] for line in lines] == [FORMAT_VERSION] * 2
+    old = tmp_path / "old.jsonl"  # written before the version existed
+    old.write_text("".join(line.replace(f'"format_version":{FORMAT_VERSION},', "") + "\n" for line in lines))
+    assert "format_version" not in old.read_text()
+    assert read_jsonl(old) == [full_sample(0), full_sample(1)]
+
+
+@pytest.mark.parametrize("version", [FORMAT_VERSION + 1, "1", True, None])
+def test_jsonl_from_a_newer_or_unknown_format_is_refused_naming_the_line(tmp_path: Path, version: object):
+    good = json.dumps(sample_to_json(full_sample(0)), separators=(",", ":"))
+    newer = json.dumps({**sample_to_json(full_sample(0)), "format_version": version})
+    path = tmp_path / "newer.jsonl"
+    path.write_text(good + "\n" + newer + "\n")
+    with pytest.raises(ScxtopError) as err:
+        read_jsonl(path)
+    assert ":2:" in str(err.value) and "format_version" in str(err.value) and "\n" not in str(err.value)

@@ -100,3 +100,19 @@ def test_closed_replay_source_stops():
     source = ReplaySource(FIXTURES / "rqlen.csv")
     source.close()
     assert list(source.samples()) == []
+
+
+def test_replay_and_playback_share_one_interval_rule(tmp_path: Path):
+    """A recording whose intervals are mostly 0 (a JSONL cut from a bursty source) plays at the
+    median of its real intervals, in the replay source and the dashboard's playback alike."""
+    from dataclasses import replace
+
+    from scxtop.tui.playback import Playback
+
+    items = [replace(full_sample(n), interval_s=0.0 if n < 3 else 2.0) for n in range(5)]
+    path = tmp_path / "zeros.jsonl"
+    record(JsonlWriter(path), items)
+    source = ReplaySource(path)
+    assert source.interval_s == 2.0
+    assert Playback(load_recording(path).samples).typical_interval == source.interval_s
+    source.close()

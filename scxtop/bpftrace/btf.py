@@ -57,6 +57,10 @@ def _name(strings: bytes, off: int) -> str:
     return strings[off:end].decode("ascii", "replace")
 
 
+Members = list[tuple[int, list[tuple[int, int]]]]
+"""Per struct or union: its name offset, and each member's (name offset, type id)."""
+
+
 def parse_btf(blob: bytes) -> KernelTypes:
     magic, _version, _flags, hdr_len = struct.unpack_from("<HBBI", blob, 0)
     if magic != MAGIC:
@@ -64,7 +68,7 @@ def parse_btf(blob: bytes) -> KernelTypes:
     type_off, type_len, str_off, str_len = struct.unpack_from("<IIII", blob, 8)
     types = blob[hdr_len + type_off : hdr_len + type_off + type_len]
     strings = blob[hdr_len + str_off : hdr_len + str_off + str_len]
-    members: list[tuple[int, list[int]]] = []  # (name offset, member name offsets), kept in type-id order
+    members: Members = []  # kept in type-id order
     by_id: list[int] = [0]  # type id -> index in members, or -1
     pos = 0
     while pos < len(types):
@@ -75,14 +79,14 @@ def parse_btf(blob: bytes) -> KernelTypes:
         if kind in (KIND_STRUCT, KIND_UNION):
             names = [struct.unpack_from("<III", types, pos + 12 * i) for i in range(vlen)]
             by_id.append(len(members))
-            members.append((name_off, [(n, t) for n, t, _ in names]))  # type: ignore[misc]
+            members.append((name_off, [(n, t) for n, t, _ in names]))
         else:
             by_id.append(-1)
         pos += fixed + per * vlen
     return KernelTypes(_flatten(strings, members, by_id))
 
 
-def _flatten(strings: bytes, members, by_id) -> dict[str, frozenset[str]]:
+def _flatten(strings: bytes, members: Members, by_id: list[int]) -> dict[str, frozenset[str]]:
     """Name -> field names; fields of anonymous struct/union members count as the parent's."""
 
     def fields(index: int, depth: int = 0) -> set[str]:

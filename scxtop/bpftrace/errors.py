@@ -67,7 +67,7 @@ def tracefs_mounted(root: Path | None = None) -> bool:
 
 def _kernel_before(release: str, major: int, minor: int) -> bool:
     m = re.match(r"(\d+)\.(\d+)", release)
-    return bool(m) and (int(m[1]), int(m[2])) < (major, minor)
+    return m is not None and (int(m[1]), int(m[2])) < (major, minor)
 
 
 def classify_stderr(stderr: str, returncode: int | None = None, kernel: str | None = None) -> BpftraceError:

@@ -52,7 +52,8 @@ def render(text: str, has: Callable[[str], bool]) -> str:
         if m := _WITH.match(line):
             out.append(m["indent"] + m["code"] if has(m["feature"]) else "")
         elif m := _WITHOUT.match(line):
-            out.append(m["code"] if has(m["feature"]) else re.match(r"\s*", line)[0] + m["alt"])
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(m["code"] if has(m["feature"]) else indent + m["alt"])
         else:
             out.append(line)
     return "\n".join(out) + "\n"

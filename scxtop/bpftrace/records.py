@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypeGuard
 
 Scalar = int | float | str | bool | None
 Value = Scalar | tuple["Value", ...] | dict[str, "Value"]
@@ -152,6 +153,7 @@ def _number(v: object) -> Scalar:
             return int(v)
         except ValueError:
             return v
+    # Parsed JSON: a scalar here (lists and maps go to _value).
     return v  # type: ignore[return-value]
 
 
@@ -172,14 +174,14 @@ def _int(v: object, default: int | None = 0) -> int | None:
     return default
 
 
-def _count(obj: dict, data_key: str) -> int:
+def _count(obj: dict[str, object], data_key: str) -> int:
     if "count" in obj:
         return _int(obj["count"]) or 0
     data = obj.get("data")
     return _int(data.get(data_key)) or 0 if isinstance(data, dict) else 0
 
 
-def _named(obj: dict) -> tuple[str, object]:
+def _named(obj: dict[str, object]) -> tuple[str, object]:
     data = obj.get("data")
     if isinstance(data, dict) and len(data) == 1:
         ((name, value),) = data.items()
@@ -187,21 +189,21 @@ def _named(obj: dict) -> tuple[str, object]:
     raise ValueError(f"expected one named map in {obj.get('type')} record")
 
 
-def _is_bucket_list(v: object) -> bool:
+def _is_bucket_list(v: object) -> TypeGuard[list[dict[str, object]]]:
     return isinstance(v, list) and all(isinstance(b, dict) and "count" in b for b in v)
 
 
-def _buckets(v: list) -> tuple[HistBucket, ...]:
+def _buckets(v: list[dict[str, object]]) -> tuple[HistBucket, ...]:
     return tuple(
         HistBucket(low=_int(b.get("min"), None), high=_int(b.get("max"), None), count=_int(b["count"]) or 0)
         for b in v
     )
 
 
-def _hist(obj: dict) -> HistRecord:
+def _hist(obj: dict[str, object]) -> HistRecord:
     name, value = _named(obj)
     if _is_bucket_list(value):
-        return HistRecord(name, (("", _buckets(value)),))  # type: ignore[arg-type]
+        return HistRecord(name, (("", _buckets(value)),))
     assert isinstance(value, dict)
     return HistRecord(name, tuple((k, _buckets(v)) for k, v in value.items()))
 
@@ -218,7 +220,7 @@ def _stats_value(v: object) -> StatsValue:
     return StatsValue(count=None, average=float(avg) if isinstance(avg, int | float) else None, total=None)
 
 
-def _stats(obj: dict) -> StatsRecord:
+def _stats(obj: dict[str, object]) -> StatsRecord:
     name, value = _named(obj)
     if isinstance(value, dict) and not {"count", "average", "total"} >= value.keys():
         return StatsRecord(name, tuple((k, _stats_value(v)) for k, v in value.items()))
@@ -227,15 +229,16 @@ def _stats(obj: dict) -> StatsRecord:
     return StatsRecord(name, (("", _stats_value(value)),))
 
 
-def _map(obj: dict) -> MapRecord:
+def _map(obj: dict[str, object]) -> MapRecord:
     name, value = _named(obj)
     if isinstance(value, dict):
         return MapRecord(name, tuple(MapEntry(k, _value(v)) for k, v in value.items()))
     return MapRecord(name, (MapEntry("", _value(value)),))
 
 
-def _error(obj: dict) -> ErrorRecord:
-    data = obj.get("data") if isinstance(obj.get("data"), dict) else obj
+def _error(obj: dict[str, object]) -> ErrorRecord:
+    raw = obj.get("data")
+    data: dict[str, object] = raw if isinstance(raw, dict) else obj
     return ErrorRecord(
         kind=str(obj.get("type")),
         message=str(data.get("msg", data.get("message", ""))),

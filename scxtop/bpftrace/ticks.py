@@ -16,6 +16,7 @@ from scxtop.bpftrace.records import (
     ErrorRecord,
     HistRecord,
     LostEvents,
+    MapEntry,
     MapRecord,
     PrintfRecord,
     Record,
@@ -34,7 +35,7 @@ class Tick:
     baseline: bool = False
     """An early baseline report, not an interval: a reader takes counter differences from it."""
 
-    def entries(self, name: str) -> tuple:
+    def entries(self, name: str) -> tuple[MapEntry, ...]:
         record = self.maps.get(name)
         if isinstance(record, MapRecord):
             return record.entries

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-
-import psutil
+from typing import Protocol
 
 
 def read_schedstat(path: Path = Path("/proc/schedstat")) -> dict[int, int] | None:
@@ -30,10 +30,19 @@ def read_freq_mhz(cpu: int, root: Path = Path("/sys/devices/system/cpu")) -> flo
         return None
 
 
-def busy_percent(before: psutil._common.scputimes, after: psutil._common.scputimes) -> float:
+class CpuTimes(Protocol):
+    """What busy_percent needs of psutil's per-CPU times (its class is private and moves between versions)."""
+
+    @property
+    def idle(self) -> float: ...
+
+    def __iter__(self) -> Iterator[float]: ...
+
+
+def busy_percent(before: CpuTimes, after: CpuTimes) -> float:
     """Share of the interval the CPU was not idle (idle and iowait count as idle)."""
     total = sum(after) - sum(before)
-    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0))
+    idle = (after.idle - before.idle) + float(getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0))
     if total <= 0:
         return 0.0
     return max(0.0, min(100.0, 100.0 * (total - idle) / total))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scxtop.model import SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtState
 
 SYSFS = Path("/sys/kernel/sched_ext")
 
@@ -46,8 +46,8 @@ def read_state(root: Path = SYSFS) -> SchedExtState:
     """The current sched_ext state; cheap enough to call once per interval."""
     if not root.is_dir():
         return SchedExtState(supported=False)
-    state = _read(root / "state")
-    ops = _read(root / "root" / "ops") if state != "disabled" else None
+    state = SchedExtEnableState.parse(_read(root / "state"))
+    ops = _read(root / "root" / "ops") if state is not SchedExtEnableState.DISABLED else None
     switch_all = _read_int(root / "switch_all")
     return SchedExtState(
         supported=True,

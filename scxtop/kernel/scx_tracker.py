@@ -25,7 +25,7 @@ from pathlib import Path
 
 from scxtop.kernel.scx_journal import Phase, SwitchJournal
 from scxtop.kernel.scx_state import SYSFS, read_state
-from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtEvent, SchedExtEventKind, SchedExtState
 
 KMSG = Path("/dev/kmsg")
 DISABLED_RE = re.compile(r'sched_ext: BPF scheduler "(?P<ops>[^"]*)" disabled \((?P<reason>.*)\)\s*$')
@@ -169,12 +169,13 @@ class SchedExtTracker:
 
     def _events(self, old: SchedExtState, new: SchedExtState, disables: list[Disable],
                 now: float, ours: bool) -> list[SchedExtEvent]:
-        was_on = old.state == "enabled" and old.ops is not None
-        is_on = new.state == "enabled" and new.ops is not None
+        was_on = old.state == SchedExtEnableState.ENABLED and old.ops is not None
+        is_on = new.state == SchedExtEnableState.ENABLED and new.ops is not None
         seq_moved = (new.enable_seq or 0) > (old.enable_seq or 0)
         events: list[SchedExtEvent] = []
         ejections = [d for d in disables if d.ejected]
         if was_on and (not is_on or seq_moved):
+            assert old.ops is not None  # was_on
             gone = next((d for d in reversed(disables) if d.ops and old.ops.startswith(d.ops)), None)
             if gone is None and disables:
                 gone = disables[-1]

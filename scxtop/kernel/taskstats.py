@@ -16,6 +16,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from scxtop.kernel.threads import ThreadStat, scan_threads
 from scxtop.model import TaskDelay
@@ -70,8 +71,8 @@ class DelayReader:
         self._socket = None
 
 
-def _cpu_delay_total(reply: object) -> int | None:
-    for msg in reply:  # type: ignore[attr-defined]
+def _cpu_delay_total(reply: Iterable[Any]) -> int | None:
+    for msg in reply:
         for name, value in msg.get("attrs", ()):
             if name != "TASKSTATS_TYPE_AGGR_PID":
                 continue

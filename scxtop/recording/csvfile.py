@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scxtop.model import CpuStats, Sample, SchedExtState
+from scxtop.model import CpuStats, Sample, SchedExtEnableState, SchedExtState
 from scxtop.recording.common import RecordError, iso_time, recording_lines
 from scxtop.recording.sink import RowSink
 
@@ -98,13 +98,16 @@ def _csv_sample(row: dict[str, str], ncpus: int, previous: Sample | None) -> Sam
         for cpu in range(ncpus)
     )
     state = row["scx_state"] or None
+    # A state name this version does not know reads as None (cannot see), not as an error.
+    scx = SchedExtState(supported=state is not None, state=SchedExtEnableState.parse(state),
+                        ops=row["scx_ops"] or None)
     return Sample(
         time=_parse_time(row["time"]),
         elapsed_s=elapsed,
         interval_s=interval if interval > 0 else 1.0,
         source="csv",
         cpus=cpus,
-        scx=SchedExtState(supported=state is not None, state=state, ops=row["scx_ops"] or None),
+        scx=scx,
         limitations=("CSV recording: per-CPU values only (migrations, chains, latency need JSONL)",),
     )
 

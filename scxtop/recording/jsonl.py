@@ -2,7 +2,8 @@
 
 The codec is generic over the model's dataclasses (their field names are the format), except
 blocked edges, which are flat objects (waiter_tid, waiter_comm, owner_tid, ...) so that jq and
-spreadsheets can read them.
+spreadsheets can read them. Every record carries `format_version`; records without one (written
+before it existed) are version 1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import Any
 from scxtop.model import BlockedEdge, OwnerState, Sample, TaskRef
 from scxtop.recording.common import RecordError, iso_time, recording_lines
 from scxtop.recording.sink import RowSink
+
+FORMAT_VERSION = 1
+"""Bump when a record changes in a way this reader's predecessors cannot read (a field renamed,
+removed or retyped); new fields with defaults need no bump."""
 
 
 class JsonlWriter:
@@ -100,7 +105,8 @@ def to_json(value: Any) -> Any:
 
 
 def sample_to_json(sample: Sample) -> dict[str, Any]:
-    obj = to_json(sample)
+    obj: dict[str, Any] = to_json(sample)
+    obj["format_version"] = FORMAT_VERSION
     obj["time_iso"] = iso_time(sample.time)
     return obj
 
@@ -145,7 +151,12 @@ def from_json(tp: Any, value: Any) -> Any:
 
 
 def sample_from_json(obj: dict[str, Any]) -> Sample:
-    return from_json(Sample, obj)
+    version = obj.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise ValueError(f"format_version {version!r}: written by a newer scxtop, this one reads "
+                         f"up to {FORMAT_VERSION}; upgrade scxtop")
+    sample: Sample = from_json(Sample, obj)
+    return sample
 
 
 def read_jsonl(path: Path) -> list[Sample]:

@@ -7,6 +7,7 @@ seek by index.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +27,17 @@ class Recording:
 
     @property
     def interval_s(self) -> float:
-        """The typical interval (the median), for a playback timer."""
-        intervals = sorted(s.interval_s for s in self.samples)
-        return intervals[len(intervals) // 2] if intervals else 1.0
+        """The typical interval, for a playback timer (see `typical_interval`)."""
+        return typical_interval(self.samples)
+
+
+def typical_interval(samples: Iterable[Sample]) -> float:
+    """The median recorded interval, ignoring intervals <= 0 (a first row may span nothing); 1 s if none.
+
+    The one rule for the replay source's interval and the dashboard's playback period.
+    """
+    intervals = sorted(s.interval_s for s in samples if s.interval_s > 0)
+    return intervals[len(intervals) // 2] if intervals else 1.0
 
 
 def _first_line(path: Path) -> str:

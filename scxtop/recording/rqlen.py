@@ -58,6 +58,7 @@ def read_rqlen(path: Path) -> list[Sample]:
     lines = [(n, line) for n, line in recording_lines(path) if line.strip()]
     header = lines[0][1]
     cells = next(csv.reader([header], dialect=dialect(header)))
+    # load() calls this only after is_rqlen_header matched every cell.
     cpus = [int(CPU_HEADER.match(c).group(1)) for c in cells[1:]]  # type: ignore[union-attr]
     times: list[float] = []
     for lineno, line in lines[1:]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
 from scxtop.kernel.scx_state import read_state
@@ -17,17 +16,13 @@ from scxtop.sched_ext.switch import make_switcher
 from scxtop.sched_ext.types import Refusal, SchedulerEntry, SwitchResult
 
 
-def _when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
-
-
 def format_entries(entries: list[SchedulerEntry], refused: Sequence[Refusal] = ()) -> list[str]:
     """One row per scheduler; a refused program says why in its last column."""
     rows = [("NAME", "STATUS", "FROM", "LAST SWITCH", "PROGRAM")]
     for e in entries:
         status = "running" if e.running else ("available" if e.name == "default" else "installed")
         program = " ".join([str(e.program), *e.args]) if e.program else "-"
-        rows.append((e.name, status, e.origin, _when(e.last_switch), program))
+        rows.append((e.name, status, e.origin, e.last_switch_text(), program))
     for r in refused:
         rows.append((r.name, "refused", "path", "-", f"{r.program}: {_printable(r.reason)}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -1,7 +1,8 @@
-"""scxtop's config file: extra schedulers (name, program, arguments, modes) and `confirm_switch`.
+"""The `[[scheduler]]` part of scxtop's config file: extra schedulers (name, program, arguments, modes).
 
-    # $XDG_CONFIG_HOME/scxtop/config.toml (or $SCXTOP_CONFIG)
-    confirm_switch = true          # ask before switching in the dashboard
+    # $XDG_CONFIG_HOME/scxtop/config.toml (or $SCXTOP_CONFIG); the whole file: scxtop.settings
+    [dashboard]
+    confirm_switch = true          # ask before switching in the dashboard (also read at the top level)
 
     [[scheduler]]
     name = "scx_bpfland"
@@ -9,18 +10,22 @@
     args = ["-k"]
     [scheduler.modes]              # extra arguments per scx_loader mode
     gaming = ["-m", "performance"]
+
+The file is read by `scxtop.configfile`, which refuses one that anybody but root (or us) could
+have written; that check covers the whole file and every directory above it.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from scxtop.configfile import default_path, line_of, parse_toml, read_config
 from scxtop.sched_ext.errors import ConfigError
-from scxtop.sched_ext.safety import check_config_file
 from scxtop.sched_ext.types import Mode
+
+__all__ = ["Config", "ConfigError", "ConfiguredScheduler", "default_path", "load", "parse", "parse_mode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +47,6 @@ class Config:
     schedulers: tuple[ConfiguredScheduler, ...] = ()
     path: Path | None = None
     """The file it came from; None when there is none."""
-
-
-def default_path() -> Path:
-    if os.environ.get("SCXTOP_CONFIG"):
-        return Path(os.environ["SCXTOP_CONFIG"])
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "scxtop" / "config.toml"
 
 
 def parse_mode(text: str) -> Mode:
@@ -85,19 +83,31 @@ def _scheduler(raw: object, where: str) -> ConfiguredScheduler:
     return ConfiguredScheduler(name, Path(program), _strings(raw.get("args", []), f"{where}.args"), mode_args)
 
 
-def parse(text: str, path: Path | None = None) -> Config:
+def _scheduler_line(text: str, index: int) -> int | None:
+    """The line of the `index`-th `[[scheduler]]` header."""
+    headers = [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[scheduler]]"]
+    return headers[index] if index < len(headers) else None
+
+
+def _at(where: str, line: int | None) -> str:
+    return f"{where}:{line}" if line else where
+
+
+def from_toml(data: dict[str, Any], text: str, path: Path | None = None) -> Config:
+    """The scheduler part of a parsed config file (`[dashboard] confirm_switch` and `[[scheduler]]`)."""
     where = str(path or "config")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{where}: {err}") from None
-    confirm = data.pop("confirm_switch", True)
+    dashboard = data.get("dashboard", {})
+    table = "dashboard" if isinstance(dashboard, dict) and "confirm_switch" in dashboard else ""
+    confirm = (dashboard if table else data).get("confirm_switch", True)
     if not isinstance(confirm, bool):
-        raise ConfigError(f"{where}: confirm_switch must be true or false")
-    entries = data.pop("scheduler", [])
+        line = line_of(text, table, "confirm_switch")
+        raise ConfigError(f"{_at(where, line)}: confirm_switch must be true or false")
+    entries = data.get("scheduler", [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{where}: use [[scheduler]] tables for schedulers")
-    schedulers = tuple(_scheduler(e, f"{where}: scheduler[{i}]") for i, e in enumerate(entries))
+        line = line_of(text, "", "scheduler")
+        raise ConfigError(f"{_at(where, line)}: use [[scheduler]] tables for schedulers")
+    schedulers = tuple(_scheduler(e, f"{_at(where, _scheduler_line(text, i))}: scheduler[{i}]")
+                       for i, e in enumerate(entries))
     names = [s.name for s in schedulers]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -105,17 +115,17 @@ def parse(text: str, path: Path | None = None) -> Config:
     return Config(confirm, schedulers, path)
 
 
+def parse(text: str, path: Path | None = None) -> Config:
+    return from_toml(parse_toml(text, str(path or "config")), text, path)
+
+
 def load(path: Path | None = None) -> Config:
-    """The config at `path` (default location when None); defaults when the file does not exist."""
+    """The config at `path` (default location when None); defaults when the file does not exist.
+
+    The whole file is checked (scxtop.configfile): a config anybody else could write is refused.
+    """
     path = path or default_path()
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
+    text = read_config(path)
+    if text is None:
         return Config(path=None)
-    except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
-    config = parse(text, path)
-    reason = check_config_file(path) if config.schedulers else None
-    if reason:
-        raise ConfigError(f"not trusting the schedulers in {path}: {reason}")
-    return config
+    return parse(text, path)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scxtop.model import SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtState
 from scxtop.sched_ext import journal, procs
 from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
@@ -125,7 +125,7 @@ class DirectBackend:
         return tuple(read_tail(self.log_dir / f"{entry.name}.log", OUTPUT_BYTES)[-lines:])
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
-        if state.state == "disabled" or not state.ops:
+        if state.state == SchedExtEnableState.DISABLED or not state.ops:
             return None
         entry = entry_for_ops(entries, state.ops)
         holders = procs.struct_ops_holders()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from scxtop.errors import ScxtopError
+from scxtop.errors import ConfigError, ScxtopError
+
+__all__ = ["ConfigError", "SwitchError"]
 
 
 class SwitchError(ScxtopError):
     """A switch could not even start: not root, no sched_ext, unknown or unsafe scheduler."""
 
-
-class ConfigError(ScxtopError):
-    """scxtop's config file is unreadable, malformed or unsafe."""

@@ -17,7 +17,7 @@ from typing import Any
 from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from scxtop.model import SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtState
 from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.discovery import config_schedulers, merge, ops_matches
@@ -152,7 +152,7 @@ class LoaderBackend:
         return ()  # scx_loader's schedulers print to its journal, not to us
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
-        if state.state == "disabled" or not state.ops:
+        if state.state == SchedExtEnableState.DISABLED or not state.ops:
             return None
         name = str(self.client.get("CurrentScheduler"))
         known = name != NO_SCHEDULER and ops_matches(name, state.ops)

@@ -49,12 +49,3 @@ def check_program(path: Path) -> None:
     if reason:
         raise SwitchError(f"refusing to run {path}: {reason}")
 
-
-def check_config_file(path: Path) -> str | None:
-    """Why scxtop's config file cannot be trusted to name programs (None when it can)."""
-    info = path.stat()
-    if info.st_uid not in {0, os.geteuid()}:
-        return f"{path} is owned by uid {info.st_uid}"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"{path} is writable by other users (chmod go-w {path})"
-    return None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from scxtop.kernel.scx_state import read_state
 from scxtop.kernel.scx_tracker import KernelLog, expect_change, parse_disable
-from scxtop.model import SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtState
 from scxtop.sched_ext import journal
 from scxtop.sched_ext.backend import Backend, Launch, Running, Started
 from scxtop.sched_ext.config import Config
@@ -44,6 +44,8 @@ SETTLE_S = 1.0
 """How long a newly enabled scheduler must stay up to count as switched."""
 GRACE_S = 0.5
 """How long to wait for a process exit or a kernel log line that trails a state change."""
+SETTLED = (SchedExtEnableState.ENABLED, SchedExtEnableState.DISABLED)
+"""States that are not half-way through a change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class TransactionSwitcher:
         while True:
             state = self._read()
             status = started.exit_status()
-            if state.state == "enabled" and (state.enable_seq or 0) > seq and state.ops:
+            if state.state == SchedExtEnableState.ENABLED and (state.enable_seq or 0) > seq and state.ops:
                 if not ops_matches(name, state.ops):
                     return _Outcome(f"another scheduler ({state.ops}) was enabled instead", state)
                 break
@@ -118,7 +120,7 @@ class TransactionSwitcher:
             status = started.exit_status()
             if status is not None:
                 return _Outcome(f"{name} exited with status {status} right after attaching", enabled)
-            if state.state != "enabled" or state.enable_seq != enabled.enable_seq:
+            if state.state != SchedExtEnableState.ENABLED or state.enable_seq != enabled.enable_seq:
                 status = _exit_status_soon(started)  # a dying scheduler is unregistered first
                 if status is not None:
                     return _Outcome(f"{name} exited with status {status} right after attaching", enabled)
@@ -164,9 +166,9 @@ class TransactionSwitcher:
         """The steps; returns the result and, when known, the state it left."""
         entries = self._backend.entries()
         before = self._read()
-        if before.state not in ("enabled", "disabled"):
+        if before.state not in SETTLED:
             say(f"waiting for sched_ext to settle (state {before.state})")
-            before = self._wait(lambda s: s.state in ("enabled", "disabled"), timeout) or self._read()
+            before = self._wait(lambda s: s.state in SETTLED, timeout) or self._read()
         running = self._backend.current(before, entries)
         previous = running.name if running else DEFAULT_SCHEDULER
         if target.name == DEFAULT_SCHEDULER and running is None:
@@ -187,7 +189,7 @@ class TransactionSwitcher:
                 say(f"stopping {running.name}")
                 self._backend.stop(running, timeout, say)
                 say("waiting for sched_ext to read disabled")
-                if self._wait(lambda s: s.state == "disabled", timeout) is None:
+                if self._wait(lambda s: s.state == SchedExtEnableState.DISABLED, timeout) is None:
                     message = (f"{running.name} did not stop within {timeout:g}s: sched_ext still reads "
                                f"{self._read().state}; nothing was started")
                     return attempt.result(ok=False, message=message), None
@@ -226,7 +228,7 @@ class TransactionSwitcher:
             attempt.say(f"{reason}; stopping {attempt.name}")
             tail = started.output_tail()
             started.abort(attempt.timeout)
-        self._wait(lambda s: s.state == "disabled", attempt.timeout)
+        self._wait(lambda s: s.state == SchedExtEnableState.DISABLED, attempt.timeout)
         restored = self._restore(attempt)
         if restored:
             fix = f"{restored} runs again"
@@ -248,7 +250,7 @@ class TransactionSwitcher:
     def _restore(self, attempt: _Attempt) -> str | None:
         running, restore = attempt.running, attempt.restore
         if running is None:
-            return DEFAULT_SCHEDULER if self._read().state == "disabled" else None
+            return DEFAULT_SCHEDULER if self._read().state == SchedExtEnableState.DISABLED else None
         if restore is None:
             return None
         attempt.say(f"restoring {running.name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,12 @@ class SchedulerEntry:
     running: bool = False
     last_switch: float | None = None
     """When scxtop last switched to it (seconds since the epoch)."""
+
+    def last_switch_text(self, fmt: str = "%Y-%m-%d %H:%M:%S", never: str = "-") -> str:
+        """`last_switch` as local time in `fmt`; `never` when scxtop has not switched to it."""
+        if self.last_switch is None:
+            return never
+        return time.strftime(fmt, time.localtime(self.last_switch))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ class SourceError(ScxtopError):
 
 
 class Source(Protocol):
-    name: str
-    """Short label for the status line and the CSV (e.g. 'bpftrace', 'procfs', 'replay')."""
+    @property
+    def name(self) -> str:
+        """Short label for the status line and the CSV (e.g. 'bpftrace', 'procfs', 'replay')."""
+        ...
 
     interval_s: float
     """Seconds per sample; a live source picks up a change at its next interval."""

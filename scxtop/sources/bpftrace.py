@@ -66,6 +66,7 @@ def _pairs(entries: tuple[MapEntry, ...]) -> tuple[MigrationPair, ...]:
             src, dst = (int(x) for x in e.key_fields(2))
         except ValueError:
             continue
+        # A count map: scalar values.
         pairs.append(MigrationPair(src, dst, int(e.value)))  # type: ignore[arg-type]
     return tuple(sorted(pairs, key=lambda p: (p.src, p.dst)))
 
@@ -75,6 +76,7 @@ def _migrators(entries: tuple[MapEntry, ...], top: int) -> tuple[Migrator, ...]:
     for e in entries:
         pid, comm = e.key_fields(2) if "," in e.key else (e.key, "")
         try:
+            # A count map: scalar values.
             out.append(Migrator(int(pid), comm, int(e.value)))  # type: ignore[arg-type]
         except ValueError:
             continue

@@ -24,7 +24,8 @@ class ReplaySource:
         self.speed = speed
         self.paced = paced
         self.position = 0
-        """Index of the next sample to play; a dashboard may move it to seek."""
+        """Index of the next sample to play; moving it seeks (`scxtop log --source replay:` plays
+        from 0; the dashboard seeks a recording through tui.playback, not through this)."""
         self._stop = threading.Event()
 
     def samples(self) -> Iterator[Sample]:

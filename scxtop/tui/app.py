@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from textual import work
@@ -18,13 +18,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
+from textual.theme import BUILTIN_THEMES
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
+from scxtop.errors import ConfigError
 from scxtop.kernel.topology import Grouping, Topology, read_topology
 from scxtop.model import Sample
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
+from scxtop.settings import Settings
 from scxtop.sources.base import Source
 from scxtop.tui.chains_panel import ChainsPanel
 from scxtop.tui.collector import Backoff, collect
@@ -32,6 +35,7 @@ from scxtop.tui.confirm_screen import ConfirmScreen
 from scxtop.tui.cpu_panel import CpuPanel
 from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
 from scxtop.tui.help_screen import HelpScreen
+from scxtop.tui.keys import replay_help, works
 from scxtop.tui.messages import SampleArrived, SchedulerOutput, SourceFailed, SwitchDone, SwitchProgress
 from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
@@ -47,16 +51,34 @@ RENDER_TICK = 0.2
 """Seconds between checks for a new sample to draw; drawing happens only when one arrived."""
 SEEK_STEP = 10
 
-LIVE_ONLY = {"pick_scheduler", "next_scheduler"}
 SWITCH_ACTIONS = {"pick_scheduler", "next_scheduler"}
 """Unavailable (greyed in the footer) while a switch is in flight: one switch at a time."""
 OUTPUT_LINES = 3
 """The running scheduler's last output lines shown in the sched_ext panel."""
 OUTPUT_EVERY_S = 1.0
-REPLAY_ONLY = {"step", "seek", "seek_start", "seek_end"}
 
 SourceFactory = Callable[[float], Source]
 """Opens a fresh source with the given interval; called again after each failure."""
+
+
+def binding_ids() -> list[str]:
+    """Every binding id the dashboard and its screens answer to: what [keys] may remap."""
+    classes: list[Any] = [ScxtopApp, HelpScreen, PickerScreen, ConfirmScreen]
+    return [b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse a [keys] id no binding has and a theme Textual does not know, naming the line."""
+    known = binding_ids()
+    for key in settings.keys:
+        if key.id not in known:
+            raise ConfigError(f"{settings.where(key.line)}: keys.{key.id}: no such binding id "
+                              f"(the README lists them: {', '.join(known)})")
+    theme = settings.dashboard.theme
+    if theme is not None and theme not in BUILTIN_THEMES:
+        line = settings.line("dashboard", "theme")
+        raise ConfigError(f"{settings.where(line)}: dashboard.theme: no theme {theme!r} "
+                          f"(use one of {', '.join(sorted(BUILTIN_THEMES))})")
 
 
 def _nearest_step(interval: float, direction: int) -> float:
@@ -103,8 +125,15 @@ class ScxtopApp(App[None]):
         switcher_factory: Callable[[], Switcher] | None = None,
         confirm_switch: bool = True,
         backoff: Backoff | None = None,
+        theme: str | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.keymap = dict(keymap or {})
+        """Binding id -> keys from the config's [keys]."""
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self._theme_name = theme
         if (source_factory is None) == (playback is None):
             raise ValueError("give either a live source factory or a playback")
         self.source_factory = source_factory
@@ -168,6 +197,8 @@ class ScxtopApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self._theme_name:
+            self.theme = self._theme_name
         self.scx_panel.border_title = "sched_ext"
         self.migrations_panel.border_title = "Migrations"
         self.chains_panel.border_title = "Blocked chains"
@@ -340,16 +371,20 @@ class ScxtopApp(App[None]):
     # ---- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay keys exist only in replay, switching keys only live, escape only while filtering;
-        hidden from the footer otherwise."""
-        if action in REPLAY_ONLY and self.playback is None:
+        """A key works live, in a replay or both as its binding id says (scxtop.tui.keys); escape
+        only while filtering; hidden from the footer otherwise."""
+        if not works(self._binding_id(action), replay=self.playback is not None):
             return False
         if action in SWITCH_ACTIONS and self.switching is not None and self.playback is None:
             return None  # shown, greyed: a switch is in flight
         if action == "close_filter":
             box = getattr(self, "filter_box", None)  # asked before compose, too
             return bool(box is not None and box.display)
-        return not (action in LIVE_ONLY and self.playback is not None)
+        return True
+
+    def _binding_id(self, action: str) -> str | None:
+        return next((b.id for b in self.BINDINGS
+                     if isinstance(b, Binding) and b.action.split("(")[0] == action), None)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -392,14 +427,20 @@ class ScxtopApp(App[None]):
         self.action_close_filter()
 
     def action_help(self) -> None:
+        bindings = self._visible_bindings()
         extra = ""
         if self.playback is not None:
-            extra = "Replay: space pauses, . and , step, [ and ] seek by 10, home/end jump to start/end."
-        self.push_screen(HelpScreen(self._visible_bindings(), extra))
+            extra = replay_help((b.key_display or b.key, b.description, b.id) for b in bindings)
+        self.push_screen(HelpScreen(list(bindings), extra))
 
-    def _visible_bindings(self) -> list[Any]:
-        return [b for b in self.BINDINGS
-                if isinstance(b, Binding) and self.check_action(b.action.split("(")[0], ())]
+    def _visible_bindings(self) -> list[Binding]:
+        """The dashboard's bindings that work here, with the keys the config's [keys] gave them."""
+        out = []
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and self.check_action(binding.action.split("(")[0], ()):
+                keys = self.keymap.get(binding.id) if binding.id else None
+                out.append(binding.with_key(keys) if keys else binding)
+        return out
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette lists every dashboard action next to Textual's own."""
@@ -492,8 +533,12 @@ class ScxtopApp(App[None]):
         switcher = self._get_switcher()
         assert switcher is not None
         self.post_message(SwitchProgress(f"switching to {name}…"))
+
+        def progress(line: str) -> None:
+            self.post_message(SwitchProgress(line))
+
         try:
-            result = switcher.switch(name, progress=lambda line: self.post_message(SwitchProgress(line)))
+            result = switcher.switch(name, progress=progress)
         except Exception as err:  # a backend bug must not take the dashboard down
             result = SwitchResult(ok=False, target=name, previous=None, seconds=0.0, message=str(err))
         self.post_message(SwitchDone(result))

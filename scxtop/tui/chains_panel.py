@@ -12,7 +12,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from scxtop.chains import WaitTree, wait_trees
-from scxtop.model import BlockedEdge, Chain, OwnerState, Sample, TaskRef
+from scxtop.model import BlockedEdge, Chain, InversionReason, OwnerState, Sample, TaskRef
 
 
 def format_ns(ns: int) -> str:
@@ -82,12 +82,13 @@ class ChainsPanel(Tree[None]):
             self.root.add_leaf(Text("no task is blocked on a mutex", "italic"))
             return
         inverted = {(i.waiter.tid, i.reason) for c in chains for i in c.inversions}
-        preempted = {i.owner.tid for c in chains for i in c.inversions if i.reason == "preempted"}
+        preempted = {i.owner.tid for c in chains for i in c.inversions
+                     if i.reason == InversionReason.PREEMPTED}
         for tree in wait_trees(chains):
             self._add(self.root, tree, inverted, preempted, is_root=True)
         self.root.expand_all()
 
-    def _add(self, parent: TreeNode[None], tree: WaitTree, inverted: set[tuple[int, str]],
+    def _add(self, parent: TreeNode[None], tree: WaitTree, inverted: set[tuple[int, InversionReason]],
              preempted: set[int], is_root: bool = False) -> None:
         label = self._label(tree, inverted, preempted, is_root)
         if tree.waiters:
@@ -97,14 +98,14 @@ class ChainsPanel(Tree[None]):
         else:
             parent.add_leaf(label)
 
-    def _label(self, tree: WaitTree, inverted: set[tuple[int, str]], preempted: set[int],
+    def _label(self, tree: WaitTree, inverted: set[tuple[int, InversionReason]], preempted: set[int],
                is_root: bool) -> Text:
         text = Text()
         if tree.cycle:
             text.append("DEADLOCK ", style="bold red")
         text.append(_task(tree.task), style="bold" if is_root else "")
         # alarms first, so a narrow panel cuts the lock address rather than the warning
-        if (tree.task.tid, "priority") in inverted:
+        if (tree.task.tid, InversionReason.PRIORITY) in inverted:
             text.append(" ⚠ priority inversion", style="bold red")
         if tree.task.tid in preempted:
             text.append(" ⚠ owner preempted", style="bold red")

@@ -23,7 +23,7 @@ class Backoff:
     cap: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.cap, self.first * 2 ** max(0, attempt - 1))
+        return min(self.cap, self.first * 2.0 ** max(0, attempt - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,8 @@ class Failure:
 def collect(
     open_source: Callable[[], Source],
     on_source: Callable[[Source | None], None],
-    on_sample: Callable[[Sample], None],
-    on_failure: Callable[[Failure], None],
+    on_sample: Callable[[Sample], object],
+    on_failure: Callable[[Failure], object],
     cancelled: Callable[[], bool],
     backoff: Backoff | None = None,
 ) -> None:

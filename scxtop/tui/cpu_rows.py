@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from scxtop.kernel.topology import Grouping, Topology
 from scxtop.model import CpuStats, Sample
@@ -154,7 +155,7 @@ class Rows(Sequence[CpuRow]):
         self._hot = set(imbalance.cpus) if imbalance else set()
         stats = sorted(sample.cpus, key=lambda c: c.cpu)
         if grouping is Grouping.CPU:
-            self._groups = [(f"cpu{s.cpu}", (s,)) for s in stats]
+            self._groups: list[tuple[str, tuple[CpuStats, ...]]] = [(f"cpu{s.cpu}", (s,)) for s in stats]
         else:
             by_cpu = {s.cpu: s for s in stats}
             self._groups = [
@@ -166,7 +167,13 @@ class Rows(Sequence[CpuRow]):
     def __len__(self) -> int:
         return len(self._groups)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> CpuRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[CpuRow]: ...
+
+    def __getitem__(self, index: int | slice) -> CpuRow | list[CpuRow]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from textual.app import ComposeResult
@@ -12,10 +11,6 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from scxtop.sched_ext.types import SchedulerEntry
-
-
-def _when(stamp: float | None) -> str:
-    return "never" if stamp is None else time.strftime("%H:%M:%S", time.localtime(stamp))
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -46,7 +41,7 @@ class PickerScreen(ModalScreen[str | None]):
         table.add_columns("name", "state", "from", "last switch")
         for entry in self.entries:
             table.add_row(entry.name, "running" if entry.running else "installed", entry.origin,
-                          _when(entry.last_switch), key=entry.name)
+                          entry.last_switch_text("%H:%M:%S", never="never"), key=entry.name)
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

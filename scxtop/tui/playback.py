@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scxtop.model import Sample
+from scxtop.recording.load import typical_interval
 
 
 class Playback:
@@ -23,9 +24,8 @@ class Playback:
 
     @property
     def typical_interval(self) -> float:
-        """The median recorded interval: the playback period (a CSV's first row spans since start)."""
-        intervals = sorted(s.interval_s for s in self.samples if s.interval_s > 0)
-        return intervals[len(intervals) // 2] if intervals else 1.0
+        """The playback period: `scxtop.recording.load.typical_interval` of the samples."""
+        return typical_interval(self.samples)
 
     def __len__(self) -> int:
         return len(self.samples)

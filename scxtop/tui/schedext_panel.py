@@ -92,7 +92,7 @@ class SchedExtPanel(Widget):
                 line.append(f" (was {event.previous})")
             if event.by_us:
                 line.append(" by scxtop")
-            if event.detail and event.detail != "seen in sysfs":
+            if event.detail:
                 line.append(f": {event.detail}")
             if event.kind in ALARMING:
                 line.stylize("bold red")

@@ -28,6 +28,7 @@ class Status:
     def of(cls, sample: Sample, **rest: object) -> Status:
         return cls(source=sample.source, limitations=sample.limitations,
                    lost_events=sample.lost_events, wakeup=wakeup_text(sample),
+                   # The caller passes the remaining fields by name; a wrong one fails at once.
                    **rest)  # type: ignore[arg-type]
 
 

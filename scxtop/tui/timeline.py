@@ -8,6 +8,7 @@ over the recorded states, so a replay gets the same rule as a live run.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
 from scxtop.kernel.scx_tracker import SchedExtTracker
 from scxtop.model import Sample, SchedExtEvent
@@ -20,7 +21,10 @@ class ScxTimeline:
 
     def add(self, sample: Sample) -> None:
         derived = self._tracker.update(sample)
-        self.events.extend(sample.scx_events or derived)
+        if sample.scx_events:
+            self.events.extend(sample.scx_events)
+        else:  # no source reported them: inferred from two readings
+            self.events.extend(replace(e, inferred=True) for e in derived)
 
     def clear(self) -> None:
         self.events.clear()
