@@ -363,7 +363,7 @@ asyncio.run(main())
 
 
 def case_dashboard(out: Path) -> dict:
-    """`n` in the real dashboard (Textual Pilot) cycles default -> scx_flatcg -> scx_pair ->
+    """`n` in the real dashboard (Textual Pilot) cycles default -> scx_flatcg -> scx_sdt ->
     scx_simple -> default, one switch at a time."""
     dash_bin = WORK / "dash-bin"  # made by harness.install_upstream: the share is read-only here
     env = {**os.environ, "PATH": f"{dash_bin}:/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(REPO)}

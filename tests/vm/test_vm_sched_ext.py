@@ -307,7 +307,7 @@ def test_n_in_the_dashboard_cycles_through_upstream_schedulers(guest):
     assert dash["rc"] == 0, dash["stderr"]
     steps = dash["steps"]
     assert [tuple(s["state"][:2]) for s in steps] == [
-        ("enabled", "flatcg"), ("enabled", "pair"), ("enabled", "simple"), ("disabled", None)]
+        ("enabled", "flatcg"), ("enabled", "sdt"), ("enabled", "simple"), ("disabled", None)]
     for step in steps:
         assert step["state"][2] == step["seq_before"] + (1 if step["state"][1] else 0), step
         timeline = [tuple(e) for e in step["timeline"]]
