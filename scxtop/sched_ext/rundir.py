@@ -13,6 +13,7 @@ import os
 import stat
 from pathlib import Path
 
+from scxtop.kernel.scx_journal import RUN_DIR
 from scxtop.sched_ext.errors import SwitchError
 
 MODE = 0o700
@@ -38,3 +39,8 @@ def private_dir(path: Path) -> Path:
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise SwitchError(f"{path} is writable by other users (chmod go-w {path})")
     return path
+
+
+def ensure_run_dir(run_dir: Path | None = None) -> Path:
+    """The run directory (/run/scxtop, or $SCXTOP_RUN_DIR) as a private directory, made in one place."""
+    return private_dir(run_dir or RUN_DIR)

@@ -7,7 +7,7 @@ only when it changed, inside `batch_update()`. A replay feeds the same handler f
 
 from __future__ import annotations
 
-import time
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -26,7 +26,7 @@ from textual.worker import get_current_worker
 
 from scxtop.errors import ConfigError
 from scxtop.kernel.topology import Grouping, Topology, read_topology
-from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind
+from scxtop.model import Sample
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
 from scxtop.settings import Settings
 from scxtop.sources.base import Source
@@ -41,7 +41,7 @@ from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
 from scxtop.tui.help_screen import HelpScreen
 from scxtop.tui.keys import replay_help, works
 from scxtop.tui.latency_panel import LatencyPanel
-from scxtop.tui.messages import SampleArrived, SourceFailed, SwitchDone, SwitchProgress
+from scxtop.tui.messages import SampleArrived, SchedulerOutput, SourceFailed, SwitchDone, SwitchProgress
 from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
@@ -56,6 +56,11 @@ RENDER_TICK = 0.2
 """Seconds between checks for a new sample to draw; drawing happens only when one arrived."""
 SEEK_STEP = 10
 
+SWITCH_ACTIONS = {"pick_scheduler", "next_scheduler"}
+"""Unavailable (greyed in the footer) while a switch is in flight: one switch at a time."""
+OUTPUT_LINES = 3
+"""The running scheduler's last output lines shown in the sched_ext panel."""
+OUTPUT_EVERY_S = 1.0
 
 SourceFactory = Callable[[float], Source]
 """Opens a fresh source with the given interval; called again after each failure."""
@@ -152,6 +157,12 @@ class ScxtopApp(App[None]):
         self.timeline = ScxTimeline()
         self.charts = ChartData(self.topology)
         self.switch_lines: deque[str] = deque(maxlen=4)
+        self.switching: str | None = None
+        """The scheduler a switch in flight goes to; None when no switch runs."""
+        self.scheduler_output: tuple[str, ...] = ()
+        """The running scheduler's last output lines (plain text, from its log)."""
+        self._listing = False
+        self._switcher_lock = threading.Lock()
         self.retry = ""
         self._dirty = False
         self._source: Source | None = None
@@ -213,6 +224,8 @@ class ScxtopApp(App[None]):
             self._advance_replay()
         else:
             self._collect()
+            if self.switcher_factory is not None:
+                self.set_interval(OUTPUT_EVERY_S, self._poll_output, name="scheduler-output")
         self._show_status()
 
     def on_resize(self, event: Resize) -> None:
@@ -308,7 +321,8 @@ class ScxtopApp(App[None]):
             self.migrations_panel.show(sample)
             self.chains_panel.show(sample)
             self.tasks_panel.show(sample)
-            self.scx_panel.show(sample.scx, self.timeline.events, self.switch_lines)
+            self.scx_panel.show(sample.scx, self.timeline.events, self.switch_lines,
+                                switching=self.switching, output=self.scheduler_output)
             self._show_status()
 
     def _show_status(self) -> None:
@@ -385,6 +399,8 @@ class ScxtopApp(App[None]):
         only while filtering; hidden from the footer otherwise."""
         if not works(self._binding_id(action), replay=self.playback is not None):
             return False
+        if action in SWITCH_ACTIONS and self.switching is not None and self.playback is None:
+            return None  # shown, greyed: a switch is in flight
         if action == "close_filter":
             box = getattr(self, "filter_box", None)  # asked before compose, too
             return bool(box is not None and box.display)
@@ -463,15 +479,21 @@ class ScxtopApp(App[None]):
     # ---- scheduler switching ------------------------------------------------------------
 
     def _get_switcher(self) -> Switcher | None:
-        if self._switcher is None and self.switcher_factory is not None:
-            self._switcher = self.switcher_factory()
-        return self._switcher
+        """Made once, by whichever worker needs it first (the output reader or a switch key)."""
+        with self._switcher_lock:
+            if self._switcher is None and self.switcher_factory is not None:
+                self._switcher = self.switcher_factory()
+            return self._switcher
 
     def action_pick_scheduler(self) -> None:
-        self._list_schedulers(pick_next=False)
+        if self.switching is None and not self._listing:
+            self._listing = True
+            self._list_schedulers(pick_next=False)
 
     def action_next_scheduler(self) -> None:
-        self._list_schedulers(pick_next=True)
+        if self.switching is None and not self._listing:
+            self._listing = True
+            self._list_schedulers(pick_next=True)
 
     @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
     def _list_schedulers(self, pick_next: bool) -> None:
@@ -482,12 +504,17 @@ class ScxtopApp(App[None]):
                 raise RuntimeError("scheduler switching is not available in this build")
             entries = switcher.schedulers()
         except Exception as err:  # shown, never fatal
+            self.call_from_thread(self._listed)
             self.call_from_thread(self.notify, str(err), title="schedulers", severity="error", markup=False)
             return
+        self.call_from_thread(self._listed)
         if pick_next:
             self.call_from_thread(self._switch_to_next, entries)
         else:
             self.call_from_thread(self._open_picker, entries, switcher.backend)
+
+    def _listed(self) -> None:
+        self._listing = False
 
     def _open_picker(self, entries: list[SchedulerEntry], backend: str) -> None:
         def picked(name: str | None) -> None:
@@ -506,17 +533,27 @@ class ScxtopApp(App[None]):
 
     def _confirm_and_switch(self, name: str) -> None:
         if not self.confirm_switch:
-            self._switch(name)
+            self._begin_switch(name)
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._switch(name)
+                self._begin_switch(name)
 
         question = Text.assemble("Switch the running scheduler to ", (name, "bold"), "?")
         self.push_screen(ConfirmScreen(question), answered)
 
-    @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
+    def _begin_switch(self, name: str) -> None:
+        """One switch at a time: `s` and `n` are greyed until SwitchDone (other processes are kept
+        out by the switch lock)."""
+        if self.switching is not None:
+            return
+        self.switching = name
+        self.refresh_bindings()
+        self._dirty = True
+        self._switch(name)
+
+    @work(thread=True, exit_on_error=False, group="switch")
     def _switch(self, name: str) -> None:
         switcher = self._get_switcher()
         assert switcher is not None
@@ -536,15 +573,37 @@ class ScxtopApp(App[None]):
         self._dirty = True
 
     def on_switch_done(self, message: SwitchDone) -> None:
+        # The timeline hears of the switch from the samples: the source's sched_ext tracker sees
+        # the kernel change, and reads a failure from the switch journal, and marks both as ours.
         result = message.result
-        if not result.ok:
-            # A success reaches the timeline from the samples (the source's sched_ext tracker sees
-            # the kernel change and marks it as ours); a failure may change nothing the kernel shows.
-            self.timeline.note(SchedExtEvent(time=time.time(), kind=SchedExtEventKind.SWITCH_FAILED,
-                                             ops=result.target, previous=result.previous, by_us=True,
-                                             detail=result.message))
+        self.switching = None
+        self.refresh_bindings()
         outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
         self.switch_lines.append(outcome)
         self.notify(outcome, title="scheduler", severity="information" if result.ok else "error",
                     markup=False)  # scheduler output: plain text
         self._dirty = True
+
+    # ---- the running scheduler's output -----------------------------------------------------
+
+    def _poll_output(self) -> None:
+        """Also for a scheduler started elsewhere (the CLI, another dashboard): its log is shared."""
+        if self.latest is not None and self.latest.scx.ops:
+            self._read_output()
+        elif self.scheduler_output:
+            self.scheduler_output = ()
+            self._dirty = True
+
+    @work(thread=True, exit_on_error=False, group="output", exclusive=True)
+    def _read_output(self) -> None:
+        try:
+            switcher = self._get_switcher()
+            lines = switcher.output(OUTPUT_LINES) if switcher is not None else ()
+        except Exception:  # a log we cannot read shows nothing, never an error
+            lines = ()
+        self.post_message(SchedulerOutput(lines))
+
+    def on_scheduler_output(self, message: SchedulerOutput) -> None:
+        if message.lines != self.scheduler_output:
+            self.scheduler_output = message.lines
+            self._dirty = True

@@ -11,6 +11,8 @@ from textual.widget import Widget
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
 
 TIMELINE_LINES = 5
+OUTPUT_WIDTH = 200
+"""A scheduler's output line is cut here (the panel wraps what fits)."""
 ALARMING = {SchedExtEventKind.EJECTED, SchedExtEventKind.SWITCH_FAILED}
 
 
@@ -35,12 +37,15 @@ class SchedExtPanel(Widget):
         self.state: SchedExtState | None = None
         self.events: Sequence[SchedExtEvent] = ()
         self.progress: Sequence[str] = ()
+        self.switching: str | None = None
+        self.output: Sequence[str] = ()
 
-    def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str]) -> None:
-        shown = (state, tuple(events), tuple(progress))
-        if shown == (self.state, self.events, self.progress):
+    def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str],
+             switching: str | None = None, output: Sequence[str] = ()) -> None:
+        shown = (state, tuple(events), tuple(progress), switching, tuple(output))
+        if shown == (self.state, self.events, self.progress, self.switching, self.output):
             return  # unchanged: no repaint, and above all no re-layout
-        self.state, self.events, self.progress = shown
+        self.state, self.events, self.progress, self.switching, self.output = shown
         self.refresh(layout=True)  # the panel's height follows its lines
 
     def render(self) -> Text:
@@ -62,10 +67,22 @@ class SchedExtPanel(Widget):
             text.append(f"{_yes_no(state.switch_all)}  ")
             text.append("nr_rejected ", style="bold")
             text.append(f"{_value(state.nr_rejected)}\n")
+            self._output(text)
             self._timeline(text)
+        if self.switching is not None:
+            text.append(f"\nswitching… to {self.switching}", style="bold yellow")
         for line in self.progress[-4:]:
             text.append(f"\n{line}", style="italic")
         return text
+
+    def _output(self, text: Text) -> None:
+        """The scheduler's own last lines: plain text (it prints what it likes), never markup."""
+        if not self.output or not (self.state and self.state.ops):
+            return
+        text.append("output ", style="bold")
+        for i, line in enumerate(self.output):
+            shown = "".join(ch if ch.isprintable() else " " for ch in line)
+            text.append(("" if i == 0 else "       ") + shown[:OUTPUT_WIDTH] + "\n", style="dim")
 
     def _timeline(self, text: Text) -> None:
         room = TIMELINE_LINES

@@ -7,6 +7,7 @@ them on the host. Usage: guest.py OUT_DIR [CASE...]
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -18,13 +19,18 @@ import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SCXTOP = REPO / ".venv" / "bin" / "scxtop"
-PYTHON = REPO / ".venv" / "bin" / "python"
-BIN = REPO / "tests" / "vm" / ".work" / "bin"
+PYTHON = Path(sys.executable)
+"""The host's venv python the host test started us with; scxtop is imported from REPO."""
+SCXTOP = (str(PYTHON), "-m", "scxtop")
+WORK = REPO / "tests" / "vm" / ".work"
+BIN = WORK / "bin"
+UPSTREAM_BIN = WORK / "upstream-bin"
+KCONFIG = WORK / "build" / "kconfig"
 SYSFS = Path("/sys/kernel/sched_ext")
-CMD_TIMEOUT = 60
+CMD_TIMEOUT = 600
 
 sys.path.insert(0, str(REPO))
+from scxtop.kernel.scx_journal import SwitchJournal  # noqa: E402
 from scxtop.kernel.scx_state import read_state  # noqa: E402
 from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker  # noqa: E402
 
@@ -34,7 +40,7 @@ def sysfs() -> dict:
     return {"state": s.state, "ops": s.ops, "enable_seq": s.enable_seq}
 
 
-SWITCH_TIMEOUT = "30"
+SWITCH_TIMEOUT = "60"
 """Software emulation is 20-50x slower than hardware: the first start of a (Python) test scheduler
 in a cold guest has taken over 10 s, scxtop's default timeout."""
 
@@ -43,14 +49,24 @@ def scxtop(*args: str, env: dict | None = None) -> dict:
     if args[0] == "switch" and "--timeout" not in args:
         args = (*args, "--timeout", SWITCH_TIMEOUT)
     started = time.monotonic()
-    proc = subprocess.run(
-        [str(SCXTOP), *args], capture_output=True, text=True, timeout=CMD_TIMEOUT,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    try:
+        proc = subprocess.run(
+            [*SCXTOP, *args], capture_output=True, text=True, timeout=CMD_TIMEOUT,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
+        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as err:  # recorded, not raised: the next steps still run
+        rc = None
+        stdout, stderr = _text(err.stdout), _text(err.stderr)
+        stderr += f"\n[guest: timed out after {CMD_TIMEOUT}s; ps: {leftovers()}]"
     return {
-        "args": list(args), "rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr,
+        "args": list(args), "rc": rc, "stdout": stdout, "stderr": stderr,
         "wall_s": time.monotonic() - started, "after": sysfs(),
     }  # fmt: skip
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def wait_for(predicate, timeout: float) -> bool:
@@ -114,7 +130,7 @@ class ScxtopLog:
 
     def __init__(self, *outputs: str, first_rows: int) -> None:
         self.proc = subprocess.Popen(
-            [str(SCXTOP), "log", "--source", "procfs", "--interval", "0.5", "--duration", "60", *outputs],
+            [*SCXTOP, "log", "--source", "procfs", "--interval", "0.5", "--duration", "60", *outputs],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         wait_for_rows(Path(outputs[1]), first_rows)
@@ -223,7 +239,147 @@ def case_bpftrace(out: Path) -> dict:
     return result
 
 
+# --- the kernel's own example schedulers ------------------------------------------------------
+UPSTREAM_CYCLE = ("scx_simple", "scx_flatcg", "scx_qmap", "scx_pair", "scx_sdt", "scx_central",
+                  "scx_cpu0", "scx_userland", "default")
+"""scx_qmap comes right after scx_flatcg: the verifier rejects it and scx_flatcg must run again.
+scx_userland comes last: it schedules every task through its user-space daemon, and with the host
+at load 50 the guest managed about 15 scheduling decisions a second under it (the next switch's
+Python never got going), so whatever it slows down is only the way back to default."""
+SLOW_START = {"scx_pair": "240"}
+"""scx_pair initializes a map entry per CPU pair and cgroup before it attaches: 2.7 s on a quiet
+machine, over 60 s when the host ran three guests at a load of 50."""
+
+
+def log_tail(name: str, lines: int = 8) -> list[str]:
+    try:
+        text = (Path(os.environ["SCXTOP_RUN_DIR"]) / "logs" / f"{name}.log").read_text(errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def case_upstream(out: Path) -> dict:
+    """default -> each upstream scheduler in turn -> default, through `scxtop switch`."""
+    steps = [{"before": sysfs()}]
+    for name in UPSTREAM_CYCLE:
+        step = scxtop("switch", name, "--timeout", SLOW_START.get(name, SWITCH_TIMEOUT))
+        if step["rc"] == 0 and name != "default":
+            time.sleep(2.5)  # most print statistics every second or two: let them write some
+            step["log_while_running"] = log_tail(name)
+            step["still"] = sysfs()
+        steps.append(step)
+    return {"steps": steps, "logs": {name: log_tail(name, 40) for name in UPSTREAM_CYCLE},
+            "list": scxtop("schedulers")}
+
+
+def case_concurrent(out: Path) -> dict:
+    """Two `scxtop switch` processes at once: the second is refused while the first is in flight,
+    and both switches are marked as scxtop's own in another process's tracker."""
+    kmsg = KernelLog()
+    tracker = SchedExtTracker(kmsg, journal=SwitchJournal(Path(os.environ["SCXTOP_RUN_DIR"])))
+    tracker.update(read_state())
+    first = subprocess.Popen([*SCXTOP, "switch", "scx_pair", "--timeout", SLOW_START["scx_pair"]],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock_file = Path(os.environ["SCXTOP_RUN_DIR"]) / "switch.lock"
+    held = wait_for(lambda: lock_file.exists() and "scx_pair" in lock_file.read_text(), 180)
+    second = scxtop("switch", "scx_simple")
+    events = list(tracker.update(read_state()))
+    out1, err1 = first.communicate(timeout=CMD_TIMEOUT)
+    events += tracker.update(read_state())
+    back = scxtop("switch", "default")
+    time.sleep(0.3)
+    events += tracker.update(read_state())
+    kmsg.close()
+    return {
+        "held": held, "second": second, "first": {"rc": first.returncode, "stdout": out1, "stderr": err1},
+        "after_first": back, "events": [event_dict(e) for e in events],
+    }  # fmt: skip
+
+
+def event_dict(e) -> dict:
+    return {"kind": str(e.kind), "ops": e.ops, "previous": e.previous, "detail": e.detail, "by_us": e.by_us}
+
+
+DASHBOARD = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+from scxtop.kernel.scx_state import read_state
+from scxtop.sched_ext.switch import make_switcher
+from scxtop.sources.procfs import ProcfsSource
+from scxtop.tui.app import ScxtopApp
+
+out = Path(sys.argv[1])
+record = {"steps": []}
+
+def panel_text(app):
+    return str(app.scx_panel.render())
+
+async def until(pilot, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(0.1)
+    return False
+
+async def main():
+    app = ScxtopApp(source_factory=lambda interval: ProcfsSource(interval_s=interval), interval=0.5,
+                    switcher_factory=make_switcher, confirm_switch=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: app.latest is not None, 60)
+        for _ in range(4):
+            seq, ops = read_state().enable_seq, read_state().ops
+            t0 = time.monotonic()
+            await pilot.press("n")
+            flying = await until(pilot, lambda: app.switching is not None, 30)
+            step = {"from": ops, "in_flight_seen": flying,
+                    "screen_says": "switching…" in panel_text(app),
+                    "n_allowed_in_flight": app.check_action("next_scheduler", ()),
+                    "s_allowed_in_flight": app.check_action("pick_scheduler", ())}
+            await pilot.press("n")  # must not start a second switch
+            await until(pilot, lambda: app.switching is None, 300)
+            step["seconds"] = time.monotonic() - t0
+            step["state"] = [read_state().state, read_state().ops, read_state().enable_seq]
+            step["seq_before"] = seq
+            step["n_allowed_after"] = app.check_action("next_scheduler", ())
+            running = read_state().ops
+            if running:
+                last = lambda: app.scheduler_output[-1] if app.scheduler_output else None
+                step["output_shown"] = await until(
+                    pilot, lambda: bool(last()) and last().strip() in panel_text(app), 20)
+                step["output"] = list(app.scheduler_output)
+            await until(pilot, lambda: (app.latest.scx.ops == running), 20)
+            await until(pilot, lambda: any(e.ops == running or (running is None and e.kind == "unloaded")
+                                           for e in app.timeline.events), 20)
+            step["timeline"] = [[e.kind.value, e.ops, e.by_us, e.detail] for e in app.timeline.events]
+            step["panel"] = panel_text(app)
+            record["steps"].append(step)
+        await pilot.press("q")
+    (out / "dashboard.json").write_text(json.dumps(record, indent=1))
+
+asyncio.run(main())
+"""
+
+
+def case_dashboard(out: Path) -> dict:
+    """`n` in the real dashboard (Textual Pilot) cycles default -> scx_flatcg -> scx_sdt ->
+    scx_simple -> default, one switch at a time."""
+    dash_bin = WORK / "dash-bin"  # made by harness.install_upstream: the share is read-only here
+    env = {**os.environ, "PATH": f"{dash_bin}:/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(REPO)}
+    started = time.monotonic()
+    proc = subprocess.run([str(PYTHON), "-c", DASHBOARD, str(out)], capture_output=True, text=True,
+                          timeout=1200, env=env, cwd=REPO)
+    result = {"rc": proc.returncode, "stderr": proc.stderr[-4000:], "seconds": time.monotonic() - started}
+    with contextlib.suppress(OSError, ValueError):
+        result.update(json.loads((out / "dashboard.json").read_text()))
+    return result
+
+
 CASES = {
+    "upstream": case_upstream,
+    "concurrent": case_concurrent,
+    "dashboard": case_dashboard,
     "cycle": case_cycle,
     "failures": case_failures,
     "ejection": case_ejection,
@@ -238,7 +394,7 @@ def leftovers() -> list[str]:
     mine = str(os.getpid())
     return [line for line in procs.splitlines()[1:]
             if line.split()[0] != mine and "ps -eo" not in line
-            and ("scx_t" in line or "bpftrace" in line or "loader_service" in line or "dbus-daemon" in line)]
+            and ("scx_" in line or "bpftrace" in line or "loader_service" in line or "dbus-daemon" in line)]
 
 
 def main() -> int:
@@ -248,8 +404,16 @@ def main() -> int:
     except OSError as err:  # vng fell back from virtiofs and the share did not mount
         print(f"guest: share not writable: {err}", flush=True)
         return 75
-    os.environ["PATH"] = f"{BIN}:{os.environ['PATH']}"
+    os.environ["PATH"] = f"{BIN}:{UPSTREAM_BIN}:{os.environ['PATH']}"
     os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
+    os.environ["PYTHONPATH"] = str(REPO)
+    # scx_central's libbpf reads the kernel config from /boot/config-$(uname -r): the host's /boot
+    # is shared read-only, so a tmpfs goes over it in the guest.
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/boot"], capture_output=True)
+    try:
+        (Path("/boot") / f"config-{os.uname().release}").write_bytes(KCONFIG.read_bytes())
+    except OSError as err:
+        print(f"guest: no kernel config for scx_central: {err}", flush=True)
     subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
     if not Path("/sys/kernel/tracing/events").exists():
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], capture_output=True)
@@ -263,7 +427,7 @@ def main() -> int:
             results[name] = {"error": traceback.format_exc()}
         results[name]["case_s"] = time.monotonic() - started
         if sysfs()["state"] != "disabled":  # leave the next case a clean start
-            subprocess.run([str(SCXTOP), "switch", "default"], capture_output=True, timeout=CMD_TIMEOUT)
+            subprocess.run([*SCXTOP, "switch", "default"], capture_output=True, timeout=CMD_TIMEOUT)
         (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     time.sleep(0.5)
     results["leftovers"] = leftovers()

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import harness
 
 pytestmark = pytest.mark.vm
-GUEST_TIMEOUT_S = 600
+GUEST_TIMEOUT_S = 2400
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +33,9 @@ def guest() -> dict:
     except harness.NotPrepared as err:
         pytest.skip(f"sched_ext guest not prepared: {err}")
     harness.build_schedulers(env)
+    harness.install_upstream(env)
     out = harness.WORK / "results"
-    python = str(harness.REPO / ".venv" / "bin" / "python")
+    python = sys.executable  # the venv running pytest: the guest shares the host's root
     crashes = []
     for _attempt in range(3):
         if out.exists():
@@ -49,6 +50,7 @@ def guest() -> dict:
     results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
                        "leftover": run.leftover, "boot_failures": crashes}
     (harness.WORK / "last-results.json").write_text(json.dumps(results, indent=1))
+    print(f"guest run: {run.seconds:.0f}s (boot and every case)")
     return results
 
 
@@ -206,3 +208,122 @@ def test_bpftrace_source_reports_the_sched_ext_runqueue_share(guest):
     shares = [rq_scx for row in rows for _cpu, _rq, rq_scx in row["cpus"]]
     assert all(s is not None for s in shares), f"rq_scx missing: {rows}"
     assert max(shares) > 0, f"a busy loop under tfifo, yet rq->scx.nr_running never > 0: {rows}"
+
+
+# --- the kernel's own example schedulers (tools/sched_ext, built by prepare.sh) ------------------
+UPSTREAM_OPS = {"scx_simple": "simple", "scx_flatcg": "flatcg", "scx_pair": "pair", "scx_sdt": "sdt",
+                "scx_userland": "userland", "scx_central": "central", "scx_cpu0": "cpu0"}
+
+
+def upstream_steps(guest: dict) -> dict[str, dict]:
+    return {step["args"][1]: step for step in case(guest, "upstream")["steps"][1:]}
+
+
+def test_upstream_cycle_confirmed_by_sysfs(guest):
+    result = case(guest, "upstream")
+    steps = result["steps"]
+    assert steps[0]["before"]["state"] == "disabled"
+    seq = steps[0]["before"]["enable_seq"]
+    for step in steps[1:]:
+        target = step["args"][1]
+        if target == "scx_qmap":  # judged below; never enabled, and flatcg's restart is one enable
+            assert step["after"]["enable_seq"] == seq + 1, step
+            seq = step["after"]["enable_seq"]
+            continue
+        assert step["rc"] == 0, f"{target}: {step['stderr']}"
+        after = step["after"]
+        if target == "default":
+            assert (after["state"], after["ops"]) == ("disabled", None), step
+            continue
+        assert (after["state"], after["ops"]) == ("enabled", UPSTREAM_OPS[target]), step
+        assert after["enable_seq"] == seq + 1, step  # one enable per switch, none lost to a restart
+        assert step["still"]["ops"] == UPSTREAM_OPS[target], f"{target} did not stay: {step['still']}"
+        seq = after["enable_seq"]
+    assert [s["args"][1] for s in steps[1:]][-1] == "default"
+
+
+def test_upstream_switch_times(guest, record_property):
+    times = {}
+    for name, step in upstream_steps(guest).items():
+        if step["rc"] == 0 and " in " in step["stdout"]:
+            times[name] = float(step["stdout"].rsplit(" in ", 1)[1].rstrip("s\n"))
+    assert set(times) >= set(UPSTREAM_OPS)
+    for name, seconds in times.items():
+        record_property(f"switch_s_{name}", seconds)
+    print("upstream switch times (s, software emulation): "
+          + ", ".join(f"{n} {s:.2f}" for n, s in times.items()))
+
+
+def test_scx_qmap_rejected_by_the_verifier_leaves_flatcg_running(guest):
+    step = upstream_steps(guest)["scx_qmap"]
+    assert step["rc"] == 1
+    assert (step["after"]["state"], step["after"]["ops"]) == ("enabled", "flatcg"), step
+    message = step["stderr"]
+    assert "switch to scx_qmap failed: scx_qmap exited with status" in message
+    assert "scx_flatcg runs again" in message
+    assert "--- last output of scx_qmap ---" in message
+    assert "BPF program load failed" in message or "failed to load" in message, message
+    assert re.search(r"invalid (mem access|dereference)|Permission denied|-EACCES|-13", message), message
+
+
+def test_what_an_upstream_scheduler_prints_stays_in_its_log(guest):
+    result = case(guest, "upstream")
+    steps = upstream_steps(guest)
+    for name in ("scx_simple", "scx_flatcg"):
+        assert steps[name]["log_while_running"], f"{name} printed nothing to its log"
+        assert result["logs"][name], name
+    printed = {n for n in UPSTREAM_OPS if result["logs"][n]}
+    print(f"schedulers with output in their log: {sorted(printed)}")
+
+
+def test_schedulers_lists_the_upstream_programs(guest):
+    listing = case(guest, "upstream")["list"]
+    assert listing["rc"] == 0, listing["stderr"]
+    names = {line.split()[0] for line in listing["stdout"].splitlines()[2:]}
+    assert names >= set(UPSTREAM_OPS) | {"scx_qmap"}
+
+
+# --- one switch at a time, across processes; marked as ours in every process ------------------------
+def test_a_second_switch_while_one_is_in_flight_is_refused(guest):
+    result = case(guest, "concurrent")
+    assert result["held"], "the first switch never showed in the lock file"
+    second = result["second"]
+    assert second["rc"] == 1
+    assert re.fullmatch(r"scxtop: another switch is in flight \(pid \d+ switching to scx_pair\): wait for it "
+                        r"to finish, then switch again\n", second["stderr"]), second["stderr"]
+    assert result["first"]["rc"] == 0, result["first"]["stderr"]
+    assert result["after_first"]["rc"] == 0
+
+
+def test_switches_by_another_scxtop_process_are_marked_ours(guest):
+    events = case(guest, "concurrent")["events"]
+    assert {(e["kind"], e["ops"], e["by_us"]) for e in events} == {("loaded", "pair", True),
+                                                                   ("unloaded", "pair", True)}, events
+
+
+# --- the dashboard in the guest -------------------------------------------------------------------
+def test_n_in_the_dashboard_cycles_through_upstream_schedulers(guest):
+    dash = case(guest, "dashboard")
+    assert dash["rc"] == 0, dash["stderr"]
+    steps = dash["steps"]
+    assert [tuple(s["state"][:2]) for s in steps] == [
+        ("enabled", "flatcg"), ("enabled", "sdt"), ("enabled", "simple"), ("disabled", None)]
+    for step in steps:
+        assert step["state"][2] == step["seq_before"] + (1 if step["state"][1] else 0), step
+        timeline = [tuple(e) for e in step["timeline"]]
+        assert timeline and all(by_us for _kind, _ops, by_us, _detail in timeline), timeline
+    print("dashboard switch times (s): " + ", ".join(f"{s['seconds']:.1f}" for s in steps))
+
+
+def test_the_dashboard_allows_one_switch_at_a_time(guest):
+    for step in case(guest, "dashboard")["steps"]:
+        assert step["in_flight_seen"] and step["screen_says"], step
+        assert step["n_allowed_in_flight"] is None and step["s_allowed_in_flight"] is None, step
+        assert step["n_allowed_after"] is True
+    # the extra `n` pressed mid-switch started nothing: exactly one enable per press above
+
+
+def test_the_dashboard_shows_the_running_schedulers_output(guest):
+    steps = case(guest, "dashboard")["steps"]
+    for step in steps[:-1]:
+        assert step["output_shown"], f"{step['state'][1]}: {step.get('output')} not in\n{step['panel']}"
