@@ -114,7 +114,8 @@ def classify_stderr(stderr: str, returncode: int | None = None, kernel: str | No
             "tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing (or use --source procfs)"
         )
     if re.search(r"does not contain a field|Unknown struct|Unknown identifier|tracepoint not found"
-                 r"|Error attaching probe|No BTF|BTF .*not available|kprobe_events", text):
+                 r"|Error attaching probe|No BTF|BTF .*not available|kprobe_events"
+                 r"|tracing/available_events", text):
         return KernelLacksProbe(f"this kernel lacks something a probe needs: {first}; use --source procfs")
     status = "" if returncode is None else f" (exit status {returncode})"
     return BpftraceError(f"bpftrace failed{status}: {first}")

@@ -46,3 +46,16 @@ def busy_percent(before: CpuTimes, after: CpuTimes) -> float:
     if total <= 0:
         return 0.0
     return max(0.0, min(100.0, 100.0 * (total - idle) / total))
+
+
+def task_comm(pid: int, root: Path = Path("/proc")) -> str:
+    """A task's name from /proc (at most 64 bytes read), "" when it is gone.
+
+    bpftrace 0.23 reads the `__data_loc` comm of `sched_migrate_task` as an empty string; the
+    migrators it ranks are still asked about here, so the list names them.
+    """
+    try:
+        with open(root / str(pid) / "comm", "rb") as f:
+            return f.read(64).decode(errors="replace").strip()
+    except OSError:
+        return ""

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import psutil
 
@@ -26,7 +27,7 @@ from scxtop.bpftrace.programs import bpftrace_has, untested_note
 from scxtop.bpftrace.records import HistRecord, MapEntry, StatsRecord, by_int_key
 from scxtop.bpftrace.ticks import TickClock, TickTime
 from scxtop.chains import build_chains
-from scxtop.kernel.procfs import busy_percent, read_freq_mhz
+from scxtop.kernel.procfs import busy_percent, read_freq_mhz, task_comm
 from scxtop.kernel.scx_tracker import SchedExtWatch
 from scxtop.kernel.taskstats import DelayTracker
 from scxtop.model import (
@@ -90,7 +91,8 @@ def _migrators(entries: tuple[MapEntry, ...], top: int) -> tuple[Migrator, ...]:
             out.append(Migrator(int(pid), comm, int(e.value)))  # type: ignore[arg-type]
         except ValueError:
             continue
-    return tuple(sorted(out, key=lambda m: (-m.count, m.pid))[:top])
+    ranked = sorted(out, key=lambda m: (-m.count, m.pid))[:top]
+    return tuple(replace(m, comm=task_comm(m.pid)) if not m.comm else m for m in ranked)
 
 
 def _latency(record: object) -> LatencyHistogram:
