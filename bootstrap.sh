@@ -3,6 +3,7 @@
 #
 #   ./bootstrap.sh run [scxtop args...]   install, then start scxtop (the dashboard)
 #   ./bootstrap.sh test [pytest args...]  install with the test tools, then run the test suite
+#                                         (without args: ruff, lint-imports and mypy first)
 #   ./bootstrap.sh setup                  install only
 #
 # It installs the system packages (bpftrace, and for tests linux-perf, qemu and the sched_ext guest
@@ -69,6 +70,14 @@ fi
 if [ "$verb" = test ] && [ -x tests/chroots/prepare.sh ]; then
     say "prepare the trixie and sid chroots (tests/chroots/prepare.sh)"
     tests/chroots/prepare.sh || echo "bootstrap.sh: a chroot could not be prepared; its tests will say why" >&2
+fi
+
+if [ "$verb" = test ] && [ $# -eq 0 ]; then
+    # The whole run checks the code first (seconds), so the test summary is the last thing printed.
+    say "ruff, import contracts, mypy"
+    .venv/bin/ruff check scxtop tests bench
+    .venv/bin/lint-imports
+    .venv/bin/mypy
 fi
 
 case "$verb" in
