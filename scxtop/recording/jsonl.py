@@ -3,6 +3,11 @@
 The codec is generic over the model's dataclasses (their field names are the format), except
 blocked edges, which are flat objects (waiter_tid, waiter_comm, owner_tid, ...) so that jq and
 spreadsheets can read them.
+
+A line may also be another kind of record, named by its `record` key (`RecordKind`): a
+`switch_report` after a scheduler change, a `compare_run` from `scxtop compare`. Sample lines
+carry no such key, so files written before record kinds read as they did; readers of samples
+skip the other kinds.
 """
 
 from __future__ import annotations
@@ -20,6 +25,20 @@ from scxtop.recording.common import RecordError, iso_time, recording_lines
 from scxtop.recording.sink import RowSink
 
 
+class RecordKind(enum.StrEnum):
+    SAMPLE = "sample"
+    SWITCH_REPORT = "switch_report"
+    COMPARE_RUN = "compare_run"
+
+
+RECORD_KEY = "record"
+
+
+def record_kind(obj: dict[str, Any]) -> str:
+    """The kind of a decoded line; a line without a `record` key is a Sample."""
+    return str(obj.get(RECORD_KEY, RecordKind.SAMPLE))
+
+
 class JsonlWriter:
     """One JSON object per Sample with everything in it; `read_jsonl` gives the same Sample back."""
 
@@ -28,6 +47,13 @@ class JsonlWriter:
 
     def write(self, sample: Sample) -> None:
         self._sink.write_line(json.dumps(sample_to_json(sample), separators=(",", ":")))
+
+    def write_record(self, kind: RecordKind, record: Any) -> None:
+        """Another kind of record (a model-style frozen dataclass with a `time` field)."""
+        obj = {RECORD_KEY: kind.value, **to_json(record)}
+        if isinstance(obj.get("time"), float):
+            obj["time_iso"] = iso_time(obj["time"])
+        self._sink.write_line(json.dumps(obj, separators=(",", ":")))
 
     def close(self) -> None:
         self._sink.close()
@@ -149,12 +175,21 @@ def sample_from_json(obj: dict[str, Any]) -> Sample:
 
 
 def read_jsonl(path: Path) -> list[Sample]:
+    """The samples of a recording; lines of other record kinds are skipped."""
+    return read_records(path, RecordKind.SAMPLE, Sample)
+
+
+def read_records(path: Path, kind: RecordKind, tp: type) -> list[Any]:
+    """Every record of one kind, rebuilt as `tp` (a model-style dataclass)."""
     samples = []
     for lineno, line in recording_lines(path):
         if not line.strip():
             continue
         try:
-            samples.append(sample_from_json(json.loads(line)))
+            obj = json.loads(line)
+            if record_kind(obj) != kind:
+                continue
+            samples.append(from_json(tp, obj))
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
             detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
             raise RecordError(f"{path}:{lineno}: broken JSONL recording ({detail})") from None
