@@ -37,7 +37,7 @@ from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Switcher
 from scxtop.sources import open_source
 from scxtop.sources.base import Source
 
-FIRST_SAMPLE_S = 120.0
+FIRST_SAMPLE_S = 300.0
 """bpftrace starts slowly (seconds on a busy machine, more under emulation)."""
 STOP_GRACE_S = 5.0
 

@@ -177,3 +177,45 @@ def test_history_keeps_only_the_window(window):
                *(sample(21 + i, ops="simple", seq=2) for i in range(5))]
     (report,) = reports_from(samples, window_s=window)
     assert report.before.seconds == window
+
+
+def test_root_events_parsed_generically_from_sysfs(tmp_path):
+    """Names differ between kernels (6.15 has fewer than 7.3): every `NAME value` line is kept,
+    junk lines are skipped, and the counters become rates between two reads."""
+    from scxtop.kernel.scx_state import read_state
+
+    (tmp_path / "root").mkdir()
+    (tmp_path / "state").write_text("enabled\n")
+    (tmp_path / "enable_seq").write_text("7\n")
+    (tmp_path / "root" / "ops").write_text("simple\n")
+    events = tmp_path / "root" / "events"
+    events.write_text("SCX_EV_SELECT_CPU_FALLBACK 10\nSCX_EV_NEW_IN_SOME_KERNEL 0\nnot a counter\n")
+    first = read_state(tmp_path)
+    assert first.events == (("SCX_EV_SELECT_CPU_FALLBACK", 10), ("SCX_EV_NEW_IN_SOME_KERNEL", 0))
+    events.write_text("SCX_EV_SELECT_CPU_FALLBACK 40\nSCX_EV_NEW_IN_SOME_KERNEL 2\n")
+    from scxtop.sched_ext.report import EventRate, event_rates
+
+    assert event_rates(first, read_state(tmp_path), 2.0) == (
+        EventRate("SCX_EV_SELECT_CPU_FALLBACK", 15.0), EventRate("SCX_EV_NEW_IN_SOME_KERNEL", 1.0))
+
+
+def test_scxtop_log_writes_reports_to_jsonl_only(tmp_path):
+    import subprocess
+    import sys
+
+    samples = [*(sample(i) for i in range(12)), switched(12, "simple", None, seq=2),
+               *(sample(13 + i, ops="simple", seq=2, counter=3 * i) for i in range(12))]
+    recording = tmp_path / "in.jsonl"
+    writer = JsonlWriter(recording)
+    for s in samples:
+        writer.write(s)
+    writer.close()
+    out, table = tmp_path / "out.jsonl", tmp_path / "out.csv"
+    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", f"replay:{recording}",
+                           "--jsonl", str(out), "--csv", str(table)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (report,) = read_records(out, RecordKind.SWITCH_REPORT, SwitchReport)
+    assert (report.before_scheduler, report.after_scheduler) == ("default", "simple")
+    assert report.before.seconds == 10.0 and report.after.seconds == 10.0
+    assert read_jsonl(out) == samples
+    assert len(table.read_text().splitlines()) == 1 + len(samples)  # no report row in the CSV

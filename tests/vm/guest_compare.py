@@ -64,13 +64,17 @@ def case_record(out: Path) -> dict:
     """`scxtop log --jsonl` across a real switch, under a messaging workload: the recording holds
     a switch_report (and becomes the shipped fixture for the before/after view)."""
     path = out / "switch.jsonl"
-    load = subprocess.Popen(["sh", "-c", f"while :; do {' '.join(WORKLOAD)} >/dev/null; sleep 0.5; done"],
-                            start_new_session=True)
     log = subprocess.Popen(scxtop_argv("log", "--interval", "1", "--jsonl", str(path)), cwd=REPO,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     result: dict = {}
+    load = None
     try:
-        result["started"] = wait_for(lambda: rows(path) >= 12, 240)
+        # bpftrace starts slowly under emulation: start the workload once it samples
+        result["first_row"] = wait_for(lambda: rows(path) >= 1, 400)
+        load = subprocess.Popen(["sh", "-c", f"while :; do {' '.join(WORKLOAD)} >/dev/null; sleep 1; done"],
+                                start_new_session=True)
+        first = rows(path)
+        result["started"] = wait_for(lambda: rows(path) >= first + 12, 240)
         result["switch"] = scxtop("switch", "scx_tfifo", "--timeout", "30")
         first = rows(path)
         result["after_rows"] = wait_for(lambda: rows(path) >= first + 13, 240)
@@ -81,8 +85,9 @@ def case_record(out: Path) -> dict:
         except subprocess.TimeoutExpired:
             log.kill()
             _, err = log.communicate()
-        os.killpg(load.pid, signal.SIGKILL)
-        load.wait()
+        if load is not None:
+            os.killpg(load.pid, signal.SIGKILL)
+            load.wait()
     result.update(log_rc=log.returncode, log_stderr=err[-2000:], back=scxtop("switch", "default"))
     result["jsonl"] = path.read_text()[-3_000_000:] if path.exists() else None
     return result
