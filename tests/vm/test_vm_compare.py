@@ -31,7 +31,8 @@ def guest() -> dict:
     except harness.NotPrepared as err:
         pytest.skip(f"sched_ext guest not prepared: {err}")
     if not shutil.which("perf"):
-        pytest.skip("perf (linux-perf) is not installed: the compare workload is `perf bench sched messaging`")
+        pytest.skip("perf is not installed (bootstrap.sh test installs linux-perf): the workload is "
+                    "`perf bench sched messaging`")
     harness.build_schedulers(env)
     out = harness.WORK / "compare-results"
     crashes = []
