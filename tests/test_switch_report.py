@@ -212,7 +212,8 @@ def test_scxtop_log_writes_reports_to_jsonl_only(tmp_path):
     writer.close()
     out, table = tmp_path / "out.jsonl", tmp_path / "out.csv"
     done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", f"replay:{recording}",
-                           "--jsonl", str(out), "--csv", str(table)], capture_output=True, text=True, timeout=60)
+                           "--jsonl", str(out), "--csv", str(table)],
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     (report,) = read_records(out, RecordKind.SWITCH_REPORT, SwitchReport)
     assert (report.before_scheduler, report.after_scheduler) == ("default", "simple")
