@@ -12,7 +12,8 @@ import pytest
 
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext import procs
-from scxtop.sched_ext.direct import args_after_program, tail
+from scxtop.sched_ext.direct import args_after_program, read_tail, tail
+from scxtop.sched_ext.errors import SwitchError
 
 IGNORE_SIGINT = (
     "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
@@ -106,3 +107,49 @@ def test_failure_tail_keeps_the_error_lines_from_above(tmp_path):
     assert shown == ["R4 invalid mem access 'scalar'", "[...]", *lines[-5:]]
     assert tail(log, 100).splitlines() == lines
     assert tail(tmp_path / "missing.log", 5) == ""
+
+
+def test_schedulers_lists_a_refused_program_with_the_reason(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for d in (tmp_path, bin_dir):
+        d.chmod(0o755)
+    refused = bin_dir / "scx_planted"
+    refused.write_text("#!/bin/false\n")
+    refused.chmod(0o777)  # writable by anyone: whoever can write it could run code as root
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "SCXTOP_CONFIG": str(tmp_path / "none.toml")}
+    proc = run_cli("schedulers", **env)
+    assert proc.returncode == 0, proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("scx_planted"))
+    assert row.split()[1:4] == ["refused", "path", "-"]
+    assert row.endswith(f"{refused}: {refused} is writable by other users (chmod go-w {refused})")
+
+
+def test_switch_to_a_refused_program_names_the_reason(tmp_path):
+    from scxtop.sched_ext.discovery import find_entry, scan_path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for d in (tmp_path, bin_dir):
+        d.chmod(0o755)
+    (bin_dir / "scx_planted").write_text("#!/bin/false\n")
+    (bin_dir / "scx_planted").chmod(0o777)
+    (bin_dir / "scx_fine").write_text("#!/bin/false\n")
+    (bin_dir / "scx_fine").chmod(0o755)
+    entries, refused = scan_path(str(bin_dir))
+    assert [e.name for e in entries] == ["scx_fine"] and [r.name for r in refused] == ["scx_planted"]
+    with pytest.raises(SwitchError, match=r"^refusing to run scx_planted: .* is writable by other users"):
+        find_entry(entries, "planted", refused)
+    with pytest.raises(SwitchError, match="unknown scheduler 'scx_nosuch'"):
+        find_entry(entries, "scx_nosuch", refused)
+
+
+def test_log_tails_are_bounded_reads(tmp_path):
+    log = tmp_path / "scx_chatty.log"
+    with log.open("w") as f:
+        for i in range(200_000):
+            f.write(f"local={i} global={i}\n")
+    lines = read_tail(log, 4096)
+    assert lines[-1] == "local=199999 global=199999"
+    assert 100 < len(lines) < 4096 // 10 and lines[0].startswith("local=")  # no cut first line
+    assert sum(len(line) + 1 for line in lines) <= 4096

@@ -106,7 +106,11 @@ def test_switch_default_alpha_beta_default_confirmed_by_state(loader, tmp_path):
     result = switcher.switch("default", timeout=5)
     assert result.ok and read_state(sysfs).state == "disabled"
     assert client.get("CurrentScheduler") == "unknown"
-    assert [r.target for r in journal.records(tmp_path / "run")] == ["scx_alpha", "scx_beta", "default"]
+    ends = [r for r in journal.records(tmp_path / "run") if r.phase is journal.Phase.END]
+    assert [r.target for r in ends] == ["scx_alpha", "scx_beta", "default"]
+    begins = [r for r in journal.records(tmp_path / "run") if r.phase is journal.Phase.BEGIN]
+    assert [(b.pid, b.started) for b in begins] == [(e.pid, e.started) for e in ends]  # paired
+    assert all(e.pid == os.getpid() and e.ok and e.started <= e.time for e in ends)
     assert set(journal.last_switch_times(tmp_path / "run")) == {"scx_alpha", "scx_beta", "default"}
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from scxtop.kernel.scx_journal import MAX_BYTES, Phase, SwitchJournal, SwitchRecord, records
 from scxtop.kernel.scx_state import read_state
-from scxtop.kernel.scx_tracker import KMSG, KernelLog, SchedExtTracker, parse_disable
+from scxtop.kernel.scx_tracker import KMSG, KernelLog, SchedExtTracker, expect_change, parse_disable
 from scxtop.model import SchedExtEventKind as Kind
+from scxtop.sched_ext import journal
 
 
 class FakeSysfs:
@@ -120,16 +125,14 @@ def test_scheduler_that_came_and_went_unseen_is_still_reported(world):
     assert kinds(tracker.update(sysfs.read())) == [(Kind.EJECTED, "flash", None, False)]
 
 
-def test_changes_scxtop_asked_for_are_marked_by_us_and_expire(world):
-    sysfs, kmsg, tracker, clock = world
-    tracker.expect()
-    sysfs.set("enabled", "bpfland", bump=True)
-    assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland", None, True)]
-    # The expectation is used up: the next change is not ours.
-    sysfs.set("enabled", "lavd", bump=True)
-    assert kinds(tracker.update(sysfs.read())) == [(Kind.SWITCHED, "lavd", "bpfland", False)]
-    tracker.expect(within_s=5)
-    clock[0] += 60
+def test_changes_during_a_switch_in_this_process_are_ours(world):
+    sysfs, kmsg, tracker, _ = world
+    with expect_change():
+        sysfs.set("enabled", "bpfland", bump=True)
+        assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland", None, True)]
+        sysfs.set("enabled", "lavd", bump=True)
+    # it landed between the last read inside the switch and the first one after it: still ours
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.SWITCHED, "lavd", "bpfland", True)]
     kmsg.say('sched_ext: BPF scheduler "lavd" disabled (unregistered from user space)')
     sysfs.set("disabled", None)
     assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "lavd", None, False)]
@@ -138,10 +141,117 @@ def test_changes_scxtop_asked_for_are_marked_by_us_and_expire(world):
 def test_a_stop_we_asked_for_is_not_an_ejection(world):
     sysfs, kmsg, tracker, _ = world
     already_running(sysfs, tracker, "bpfland")
-    tracker.expect()
-    kmsg.say('sched_ext: BPF scheduler "bpfland" disabled (disabled by sysrq-S)')
+    with expect_change():
+        kmsg.say('sched_ext: BPF scheduler "bpfland" disabled (disabled by sysrq-S)')
+        sysfs.set("disabled", None)
+        assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "bpfland", None, True)]
+
+
+def test_a_watchdog_ejection_during_a_switch_is_still_an_ejection(world):
+    sysfs, kmsg, tracker, _ = world
+    with expect_change():
+        sysfs.set("enabled", "a_1", bump=True)
+        tracker.update(sysfs.read())
+    tracker.update(sysfs.read())
+    kmsg.say('sched_ext: BPF scheduler "a_1" disabled (runnable task stall (watchdog failed))')
     sysfs.set("disabled", None)
-    assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "bpfland", None, True)]
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.EJECTED, "a_1", None, False)]
+
+
+# --- switches by other scxtop processes: the switch journal -------------------------------------
+def _record(phase: Phase, pid: int, started: float, end: float | None = None, ok: bool = True,
+            target: str = "scx_bpfland", message: str = "") -> SwitchRecord:
+    return SwitchRecord(time=end if end is not None else started, target=target, previous="default",
+                        ok=ok, seconds=0.0, backend="direct", enable_seq_after=None, message=message,
+                        pid=pid, started=started, phase=phase)
+
+
+@pytest.fixture
+def other_process():
+    """A live process that is not us: the pid a journal record from another scxtop would carry."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def journal_world(tmp_path: Path):
+    sysfs = FakeSysfs(tmp_path / "sched_ext")
+    run = tmp_path / "run"
+    tracker = SchedExtTracker(None, journal=SwitchJournal(run))
+    tracker.update(sysfs.read())
+    return sysfs, run, tracker
+
+
+def test_a_switch_in_flight_in_another_process_is_ours(tmp_path, other_process):
+    sysfs, run, tracker = journal_world(tmp_path)
+    started = time.time()
+    journal.append(_record(Phase.BEGIN, other_process, started), run)
+    sysfs.set("enabled", "bpfland", bump=True)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland", None, True)]
+    journal.append(_record(Phase.END, other_process, started, end=time.time()), run)
+    tracker.update(sysfs.read())
+    sysfs.set("enabled", "lavd", bump=True)  # by someone else, after the switch ended
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.SWITCHED, "lavd", "bpfland", False)]
+
+
+def test_a_switch_that_ended_between_two_reads_is_ours(tmp_path, other_process):
+    sysfs, run, tracker = journal_world(tmp_path)
+    started = time.time()
+    journal.append(_record(Phase.BEGIN, other_process, started), run)
+    sysfs.set("enabled", "bpfland", bump=True)
+    journal.append(_record(Phase.END, other_process, started, end=time.time()), run)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland", None, True)]
+
+
+def test_a_switcher_that_died_mid_switch_marks_nothing(tmp_path):
+    sysfs, run, tracker = journal_world(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    journal.append(_record(Phase.BEGIN, int(dead.stdout), time.time()), run)
+    sysfs.set("enabled", "bpfland", bump=True)
+    assert kinds(tracker.update(sysfs.read())) == [(Kind.LOADED, "bpfland", None, False)]
+
+
+def test_a_failed_switch_in_the_journal_is_an_event(tmp_path, other_process):
+    run = tmp_path / "run"
+    old = time.time() - 10
+    journal.append(_record(Phase.END, other_process, old, end=old, ok=False, message="old news"), run)
+    sysfs, _, tracker = journal_world(tmp_path)
+    started = time.time()
+    journal.append(_record(Phase.BEGIN, other_process, started, target="scx_qmap"), run)
+    journal.append(_record(Phase.END, other_process, started, end=time.time(), ok=False, target="scx_qmap",
+                           message="switch to scx_qmap failed: verifier; scx_flatcg runs again"), run)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.SWITCH_FAILED, "scx_qmap", "default", True)]
+    assert events[0].detail == "switch to scx_qmap failed: verifier; scx_flatcg runs again"
+    assert tracker.update(sysfs.read()) == ()  # reported once
+
+
+def test_the_journal_reader_skips_what_is_not_a_record_and_follows_rotation(tmp_path, other_process):
+    run = tmp_path / "run"
+    reader = SwitchJournal(run)
+    assert reader.poll() == []  # no journal yet
+    run.mkdir()
+    path = run / "switches.jsonl"
+    good = _record(Phase.END, other_process, time.time())
+    path.write_text('not json\n[1, 2]\n{"time": 1}\n{"phase": "sideways"}\n')
+    journal.append(good, run)
+    assert reader.poll() == [good]
+    path.replace(path.with_suffix(".jsonl.old"))  # rotated by the next writer
+    journal.append(_record(Phase.BEGIN, other_process, time.time(), target="scx_x"), run)
+    assert [r.target for r in reader.poll()] == ["scx_x"]
+
+
+def test_a_huge_journal_is_read_in_bounded_pieces(tmp_path, other_process):
+    run = tmp_path / "run"
+    run.mkdir()
+    path = run / "switches.jsonl"
+    with path.open("w") as f:
+        f.write("x" * (3 * MAX_BYTES) + "\n")
+    journal.append(_record(Phase.END, other_process, time.time()), run)
+    assert [r.target for r in SwitchJournal(run).poll()] == ["scx_bpfland"]
+    assert [r.target for r in records(run)] == ["scx_bpfland"]
 
 
 def test_unreadable_kernel_log_says_the_reason_is_unknown(tmp_path: Path):

@@ -4,6 +4,12 @@ The kernel's `enable_seq` moves each time a BPF scheduler is enabled, so two rea
 still show a switch that happened in between. When the state drops to disabled and scxtop did not
 ask for it, the kernel log says why: `sched_ext: BPF scheduler "x" disabled (reason)`. A reason
 other than a normal unregistration (a runtime error, the watchdog, sysrq-S) is an ejection.
+
+This is the one place that decides sched_ext events, live (the sources run a tracker) and in a
+replay (the timeline runs one over the recorded states). A change is scxtop's own (`by_us`) when
+a switch transaction ran while it happened: in this process (`expect_change`) or in any other
+scxtop process (the switch journal); an ejection never is. A failed switch in the journal is an
+event of its own, since it may change nothing the kernel shows.
 """
 
 from __future__ import annotations
@@ -11,28 +17,50 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scxtop.kernel.scx_journal import Phase, SwitchJournal
 from scxtop.kernel.scx_state import SYSFS, read_state
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
 
 KMSG = Path("/dev/kmsg")
 DISABLED_RE = re.compile(r'sched_ext: BPF scheduler "(?P<ops>[^"]*)" disabled \((?P<reason>.*)\)\s*$')
 NORMAL_REASONS = ("unregistered from user space", "unregistered from BPF")
-EXPECT_FOR_S = 30.0
-"""How long a change scxtop asked for stays expected."""
-
-_expected_anywhere_until = 0.0
 
 
-def expect_change(within_s: float = EXPECT_FOR_S) -> None:
-    """The switcher calls this (from any thread) before it loads, switches or stops a scheduler,
-    so that every tracker in the process marks the next change as scxtop's own."""
-    global _expected_anywhere_until
-    _expected_anywhere_until = time.time() + within_s
+class _InFlight:
+    """Switch transactions of this process: how many run now, and when the last one ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+        self.last_end = 0.0
+
+    def active_between(self, since: float, until: float) -> bool:
+        with self._lock:
+            return self.running > 0 or self.last_end >= since
+
+
+_IN_FLIGHT = _InFlight()
+
+
+@contextlib.contextmanager
+def expect_change() -> Iterator[None]:
+    """The switch transaction runs inside this (from any thread): every tracker in the process
+    marks changes seen while it runs, or that landed between the reads around its end, as ours.
+    Other processes learn the same from the switch journal."""
+    with _IN_FLIGHT._lock:
+        _IN_FLIGHT.running += 1
+    try:
+        yield
+    finally:
+        with _IN_FLIGHT._lock:
+            _IN_FLIGHT.running -= 1
+            _IN_FLIGHT.last_end = time.time()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,40 +129,46 @@ class KernelLog:
 
 
 class SchedExtTracker:
-    """Feed it every state read (`update`); it returns what changed since the previous one."""
+    """Feed it every state read (`update`); it returns what changed since the previous one.
 
-    def __init__(self, log: KernelLog | None = None, clock: Callable[[], float] = time.time) -> None:
+    `log` is the kernel log (None: a recording, where no reason can be read); `journal` is
+    scxtop's switch journal (None: only this process's switches count as ours).
+    """
+
+    def __init__(self, log: KernelLog | None = None, clock: Callable[[], float] = time.time,
+                 journal: SwitchJournal | None = None) -> None:
         self._log = log
         self._clock = clock
+        self._journal = journal
         self._previous: SchedExtState | None = None
-        self._expected_until = 0.0
+        self._previous_wall = time.time()
+        if journal is not None:
+            journal.poll()  # what happened before we started is not news
 
-    def expect(self, within_s: float = EXPECT_FOR_S) -> None:
-        """scxtop is about to load, switch or stop a scheduler: the next change is ours."""
-        self._expected_until = self._clock() + within_s
-
-    def _by_us(self, now: float) -> bool:
-        return now <= self._expected_until or time.time() <= _expected_anywhere_until
+    def _ours(self, since: float, until: float) -> bool:
+        if _IN_FLIGHT.active_between(since, until):
+            return True
+        return self._journal is not None and self._journal.active_between(since, until)
 
     def update(self, state: SchedExtState) -> tuple[SchedExtEvent, ...]:
         now = self._clock()
-        previous, self._previous = self._previous, state
+        since, until = self._previous_wall, time.time()
+        previous, self._previous, self._previous_wall = self._previous, state, until
         disables = [d for d in map(parse_disable, self._log.new_lines() if self._log else []) if d]
+        records = self._journal.poll() if self._journal is not None else []
         if previous is None or not state.supported:
             return ()
-        events = self._events(previous, state, disables, now)
-        if events and self._by_us(now):
+        ours = self._ours(since, until)
+        events = self._events(previous, state, disables, now, ours)
+        if ours:
             events = [_mark_ours(e) for e in events]
-            self._consume_expectation()
+        events += [SchedExtEvent(r.time, SchedExtEventKind.SWITCH_FAILED, r.target, r.previous,
+                                 by_us=True, detail=r.message)
+                   for r in records if r.phase is Phase.END and not r.ok]
         return tuple(events)
 
-    def _consume_expectation(self) -> None:
-        global _expected_anywhere_until
-        self._expected_until = 0.0
-        _expected_anywhere_until = 0.0
-
     def _events(self, old: SchedExtState, new: SchedExtState, disables: list[Disable],
-                now: float) -> list[SchedExtEvent]:
+                now: float, ours: bool) -> list[SchedExtEvent]:
         was_on = old.state == "enabled" and old.ops is not None
         is_on = new.state == "enabled" and new.ops is not None
         seq_moved = (new.enable_seq or 0) > (old.enable_seq or 0)
@@ -144,11 +178,12 @@ class SchedExtTracker:
             gone = next((d for d in reversed(disables) if d.ops and old.ops.startswith(d.ops)), None)
             if gone is None and disables:
                 gone = disables[-1]
-            if gone is not None and gone.ejected and not self._by_us(now):
+            if gone is not None and gone.ejected and not ours:
                 events.append(_ejected(now, Disable(old.ops, gone.reason)))
             elif not is_on:
-                detail = gone.reason if gone else ("" if self._log and self._log.available
-                                                   else "reason unknown: kernel log unreadable")
+                unreadable = self._log is not None and not self._log.available
+                detail = gone.reason if gone else ("reason unknown: kernel log unreadable" if unreadable
+                                                   else "")
                 events.append(SchedExtEvent(now, SchedExtEventKind.UNLOADED, old.ops, detail=detail))
             if is_on:
                 kind = SchedExtEventKind.LOADED if events else SchedExtEventKind.SWITCHED
@@ -157,7 +192,7 @@ class SchedExtTracker:
         elif is_on and (not was_on or seq_moved):
             events.extend(_ejected(now, d) for d in ejections)
             events.append(SchedExtEvent(now, SchedExtEventKind.LOADED, new.ops, previous=None))
-        elif not is_on and not self._by_us(now):
+        elif not is_on and not ours:
             # A scheduler came and went between two reads: only the kernel log saw it.
             events.extend(_ejected(now, d) for d in ejections)
         return events
@@ -179,10 +214,12 @@ class SchedExtWatch:
     The kernel log is opened only where the kernel has sched_ext.
     """
 
-    def __init__(self, root: Path = SYSFS, kmsg: Path = KMSG) -> None:
+    def __init__(self, root: Path = SYSFS, kmsg: Path = KMSG, journal: SwitchJournal | None = None) -> None:
         self._root = root
         self._log = KernelLog(kmsg) if root.is_dir() else None
-        self.tracker = SchedExtTracker(self._log)
+        if journal is None and root.is_dir():
+            journal = SwitchJournal()
+        self.tracker = SchedExtTracker(self._log, journal=journal)
 
     def poll(self) -> tuple[SchedExtState, tuple[SchedExtEvent, ...]]:
         state = read_state(self._root)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scxtop.model import SchedExtState
-from scxtop.sched_ext.types import Mode, SchedulerEntry
+from scxtop.sched_ext.types import Mode, Refusal, SchedulerEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,12 @@ class Backend(Protocol):
     name: str
 
     def entries(self) -> list[SchedulerEntry]: ...
+
+    def refused(self) -> list[Refusal]:
+        """Programs this backend found but will not run, with the reason."""
+
+    def output(self, state: SchedExtState, lines: int) -> tuple[str, ...]:
+        """The last lines the running scheduler printed; empty when this backend cannot see them."""
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None: ...
 

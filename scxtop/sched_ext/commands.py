@@ -9,26 +9,35 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext.config import parse_mode
 from scxtop.sched_ext.switch import make_switcher
-from scxtop.sched_ext.types import SchedulerEntry, SwitchResult
+from scxtop.sched_ext.types import Refusal, SchedulerEntry, SwitchResult
 
 
 def _when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
 
 
-def format_entries(entries: list[SchedulerEntry]) -> list[str]:
+def format_entries(entries: list[SchedulerEntry], refused: Sequence[Refusal] = ()) -> list[str]:
+    """One row per scheduler; a refused program says why in its last column."""
     rows = [("NAME", "STATUS", "FROM", "LAST SWITCH", "PROGRAM")]
     for e in entries:
         status = "running" if e.running else ("available" if e.name == "default" else "installed")
         program = " ".join([str(e.program), *e.args]) if e.program else "-"
         rows.append((e.name, status, e.origin, _when(e.last_switch), program))
+    for r in refused:
+        rows.append((r.name, "refused", "path", "-", f"{r.program}: {_printable(r.reason)}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
             for row in rows]
+
+
+def _printable(text: str) -> str:
+    """File names come from whoever wrote the directory: no control characters on the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def list_schedulers() -> int:
@@ -39,7 +48,7 @@ def list_schedulers() -> int:
     else:
         print(f"sched_ext: {state.state}, ops {state.ops or '-'}, enable_seq {state.enable_seq}, "
               f"backend {switcher.backend}")
-    for line in format_entries(switcher.schedulers()):
+    for line in format_entries(switcher.schedulers(), switcher.refused()):
         print(line)
     return 0
 

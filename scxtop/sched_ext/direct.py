@@ -17,20 +17,37 @@ from scxtop.model import SchedExtState
 from scxtop.sched_ext import journal, procs
 from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
-from scxtop.sched_ext.discovery import config_schedulers, entry_for_ops, merge, path_schedulers
+from scxtop.sched_ext.discovery import config_schedulers, entry_for_ops, merge, path_schedulers, scan_path
 from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.rundir import ensure_run_dir
 from scxtop.sched_ext.safety import check_program
-from scxtop.sched_ext.types import Mode, SchedulerEntry
+from scxtop.sched_ext.types import Mode, Refusal, SchedulerEntry
 
 ERROR_LINE = re.compile(r"\berror\b|invalid|failed|panicked", re.IGNORECASE)
+TAIL_BYTES = 256 * 1024
+"""At most this much of a scheduler's log is read (a verifier log is long; statistics grow forever)."""
+OUTPUT_BYTES = 8 * 1024
+"""What the dashboard reads, every second, for the running scheduler's last lines."""
+
+
+def read_tail(path: Path, max_bytes: int = TAIL_BYTES) -> list[str]:
+    """The lines in the last `max_bytes` of `path` (a cut first line dropped); [] if unreadable."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - max_bytes))
+            data = f.read(max_bytes)
+    except OSError:
+        return []
+    lines = data.decode(errors="replace").rstrip("\n").splitlines()
+    return lines[1:] if size > max_bytes and lines else lines
 
 
 def tail(path: Path, lines: int) -> str:
     """The last `lines` lines, led by the last two error lines above them (a verifier log puts
     the actual rejection, e.g. `R4 invalid mem access 'scalar'`, far above its end)."""
-    try:
-        all_lines = path.read_text(errors="replace").rstrip("\n").splitlines()
-    except OSError:
+    all_lines = read_tail(path)
+    if not all_lines:
         return ""
     head, last = all_lines[:-lines], all_lines[-lines:]
     errors = [line for line in head if ERROR_LINE.search(line)][-2:]
@@ -62,7 +79,8 @@ class DirectLaunch:
     log_dir: Path
 
     def start(self) -> DirectStarted:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_run_dir(self.log_dir.parent)
+        self.log_dir.mkdir(mode=0o755, exist_ok=True)
         log = self.log_dir / f"{self.name}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
@@ -95,6 +113,16 @@ class DirectBackend:
 
     def entries(self) -> list[SchedulerEntry]:
         return merge(config_schedulers(self.config), path_schedulers(self.path_env))
+
+    def refused(self) -> list[Refusal]:
+        return scan_path(self.path_env)[1]
+
+    def output(self, state: SchedExtState, lines: int) -> tuple[str, ...]:
+        """The tail of the log of the running scheduler, when an scxtop process started it."""
+        entry = entry_for_ops(self.entries(), state.ops) if state.state == "enabled" else None
+        if entry is None:
+            return ()
+        return tuple(read_tail(self.log_dir / f"{entry.name}.log", OUTPUT_BYTES)[-lines:])
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
         if state.state == "disabled" or not state.ops:

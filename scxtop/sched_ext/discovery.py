@@ -8,6 +8,7 @@ accepts a version suffix.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from scxtop.model import SchedExtState
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.errors import SwitchError
 from scxtop.sched_ext.safety import unsafe_reason
-from scxtop.sched_ext.types import DEFAULT_SCHEDULER, SchedulerEntry
+from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Refusal, SchedulerEntry
 
 PREFIX = "scx_"
 NOT_SCHEDULERS = frozenset({"scx_loader", "scx_loadctl"})
@@ -33,9 +34,11 @@ def ops_matches(name: str, ops: str | None) -> bool:
     return any(ops == stem or ops.startswith(stem + "_") for stem in {name, ops_stem(name)})
 
 
-def path_schedulers(path_env: str | None = None) -> list[SchedulerEntry]:
-    """`scx_*` executables on PATH that are safe to run, first directory wins (like a shell)."""
+def scan_path(path_env: str | None = None) -> tuple[list[SchedulerEntry], list[Refusal]]:
+    """`scx_*` executables on PATH: those safe to run, and those refused with the reason.
+    The first directory wins (like a shell), whether its program is safe or not."""
     seen: dict[str, SchedulerEntry] = {}
+    refused: dict[str, Refusal] = {}
     for directory in (path_env if path_env is not None else os.environ.get("PATH", "")).split(":"):
         if not directory or not os.path.isabs(directory):
             continue
@@ -44,12 +47,22 @@ def path_schedulers(path_env: str | None = None) -> list[SchedulerEntry]:
         except OSError:
             continue
         for name in names:
-            if not name.startswith(PREFIX) or name in NOT_SCHEDULERS or name in seen:
+            if not name.startswith(PREFIX) or name in NOT_SCHEDULERS or name in seen or name in refused:
                 continue
             program = Path(directory) / name
-            if os.path.isfile(program) and os.access(program, os.X_OK) and not unsafe_reason(program):
+            if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+                continue
+            reason = unsafe_reason(program)
+            if reason:
+                refused[name] = Refusal(name, program, reason)
+            else:
                 seen[name] = SchedulerEntry(name, program, origin="path")
-    return list(seen.values())
+    return list(seen.values()), list(refused.values())
+
+
+def path_schedulers(path_env: str | None = None) -> list[SchedulerEntry]:
+    """`scx_*` executables on PATH that are safe to run."""
+    return scan_path(path_env)[0]
 
 
 def config_schedulers(config: Config) -> list[SchedulerEntry]:
@@ -83,13 +96,17 @@ def mark(
     return [replace(e, running=running(e), last_switch=last_switch.get(e.name)) for e in entries]
 
 
-def find_entry(entries: list[SchedulerEntry], name: str) -> SchedulerEntry:
+def find_entry(entries: list[SchedulerEntry], name: str, refused: Sequence[Refusal] = ()) -> SchedulerEntry:
+    """The entry called `name` (or `scx_<name>`); a refused program is named with its reason."""
     for entry in entries:
         if entry.name == name:
             return entry
     for entry in entries:  # 'bpfland' for 'scx_bpfland'
         if entry.name == PREFIX + name:
             return entry
+    for refusal in refused:
+        if name in (refusal.name, ops_stem(refusal.name)):
+            raise SwitchError(f"refusing to run {refusal.name}: {refusal.reason}")
     known = ", ".join(e.name for e in entries)
     raise SwitchError(f"unknown scheduler {name!r}: choose one of {known} (see `scxtop schedulers`)")
 

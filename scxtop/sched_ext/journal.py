@@ -1,42 +1,30 @@
-"""A record of the switches scxtop made, shared by every scxtop process on the machine.
+"""Writing the switch journal: one `begin` and one `end` JSON line per switch transaction in
+/run/scxtop/switches.jsonl, shared by every scxtop process on the machine.
 
-One JSON line per switch in /run/scxtop/switches.jsonl: the picker shows each scheduler's last
-switch time from it, and a timeline can tell changes scxtop made from changes by others
-(`enable_seq_after` is the kernel's enable_seq right after a switch scxtop confirmed).
+The picker shows each scheduler's last switch time from it, and the sched_ext tracker
+(scxtop.kernel.scx_journal reads it) marks kernel changes made during a transaction as scxtop's,
+whichever scxtop process made them.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 
-RUN_DIR = Path(os.environ.get("SCXTOP_RUN_DIR", "/run/scxtop"))
-MAX_BYTES = 256 * 1024
+from scxtop.kernel.scx_journal import MAX_BYTES, RUN_DIR, Phase, SwitchRecord, journal_path, records
+from scxtop.sched_ext.rundir import ensure_run_dir
 
-
-@dataclass(frozen=True, slots=True)
-class SwitchRecord:
-    time: float
-    target: str
-    previous: str | None
-    ok: bool
-    seconds: float
-    backend: str
-    enable_seq_after: int | None
-    message: str
-
-
-def journal_path(run_dir: Path = RUN_DIR) -> Path:
-    return run_dir / "switches.jsonl"
+__all__ = ["RUN_DIR", "Phase", "SwitchRecord", "append", "begin", "journal_path", "last_switch_times",
+           "records"]
 
 
 def append(record: SwitchRecord, run_dir: Path = RUN_DIR) -> None:
     """Best effort: a journal that cannot be written never fails a switch."""
     path = journal_path(run_dir)
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        ensure_run_dir(run_dir)
         if path.exists() and path.stat().st_size > MAX_BYTES:
             path.replace(path.with_suffix(".jsonl.old"))
         with path.open("a") as f:
@@ -45,20 +33,24 @@ def append(record: SwitchRecord, run_dir: Path = RUN_DIR) -> None:
         pass
 
 
-def records(run_dir: Path = RUN_DIR) -> list[SwitchRecord]:
-    try:
-        lines = journal_path(run_dir).read_text().splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(SwitchRecord(**json.loads(line)))
-        except (ValueError, TypeError):
-            continue
-    return out
+def begin(target: str, previous: str | None, backend: str, started: float,
+          run_dir: Path = RUN_DIR) -> SwitchRecord:
+    """Write the `begin` record of a transaction; its `end` is `finished(...)` of the result."""
+    record = SwitchRecord(
+        time=started, target=target, previous=previous, ok=False, seconds=0.0, backend=backend,
+        enable_seq_after=None, message="", pid=os.getpid(), started=started, phase=Phase.BEGIN,
+    )
+    append(record, run_dir)
+    return record
+
+
+def finished(begun: SwitchRecord, *, end: float, ok: bool, seconds: float, enable_seq_after: int | None,
+             message: str, previous: str | None) -> SwitchRecord:
+    """The `end` record pairing `begun`."""
+    return replace(begun, time=end, ok=ok, seconds=round(seconds, 4), enable_seq_after=enable_seq_after,
+                   message=message, previous=previous, phase=Phase.END)
 
 
 def last_switch_times(run_dir: Path = RUN_DIR) -> dict[str, float]:
     """Scheduler name -> when scxtop last switched to it successfully."""
-    return {r.target: r.time for r in records(run_dir) if r.ok}
+    return {r.target: r.time for r in records(run_dir) if r.ok and r.phase is Phase.END}

@@ -22,7 +22,7 @@ from scxtop.sched_ext.backend import Running
 from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.discovery import config_schedulers, merge, ops_matches
 from scxtop.sched_ext.errors import SwitchError
-from scxtop.sched_ext.types import Mode, SchedulerEntry
+from scxtop.sched_ext.types import Mode, Refusal, SchedulerEntry
 
 SERVICE = "org.scx.Loader"
 PATH = "/org/scx/Loader"
@@ -144,6 +144,12 @@ class LoaderBackend:
         names = {e.name for e in supported}
         # Config entries are listed too, but only names scx_loader knows can be started through it.
         return merge(supported, [e for e in config_schedulers(self.config) if e.name in names])
+
+    def refused(self) -> list[Refusal]:
+        return []  # scx_loader decides what it runs
+
+    def output(self, state: SchedExtState, lines: int) -> tuple[str, ...]:
+        return ()  # scx_loader's schedulers print to its journal, not to us
 
     def current(self, state: SchedExtState, entries: list[SchedulerEntry]) -> Running | None:
         if state.state == "disabled" or not state.ops:

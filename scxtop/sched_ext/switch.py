@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.kernel.scx_state import read_state
-from scxtop.kernel.scx_tracker import KernelLog, parse_disable
+from scxtop.kernel.scx_tracker import KernelLog, expect_change, parse_disable
 from scxtop.model import SchedExtState
 from scxtop.sched_ext import journal
 from scxtop.sched_ext.backend import Backend, Launch, Running, Started
@@ -25,8 +25,16 @@ from scxtop.sched_ext.config import Config
 from scxtop.sched_ext.config import load as load_config
 from scxtop.sched_ext.discovery import find_entry, mark, ops_matches
 from scxtop.sched_ext.errors import SwitchError
+from scxtop.sched_ext.lock import switch_lock
 from scxtop.sched_ext.safety import require_root
-from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Mode, ProgressCallback, SchedulerEntry, SwitchResult
+from scxtop.sched_ext.types import (
+    DEFAULT_SCHEDULER,
+    Mode,
+    ProgressCallback,
+    Refusal,
+    SchedulerEntry,
+    SwitchResult,
+)
 
 SYSTEM_BUS_SOCKET = Path("/run/dbus/system_bus_socket")
 POLL_S = 0.02
@@ -69,6 +77,10 @@ class TransactionSwitcher:
     def schedulers(self) -> list[SchedulerEntry]:
         """What can be switched to, marked with what runs and when scxtop last switched to each."""
         return mark(self._backend.entries(), self._read(), journal.last_switch_times(self._run_dir))
+
+    def refused(self) -> list[Refusal]:
+        """scx_* programs found but refused (unsafe), with the reason."""
+        return self._backend.refused()
 
     # --- waiting on sysfs ---------------------------------------------------------------------
     def _wait(self, done: Callable[[SchedExtState], bool], timeout: float) -> SchedExtState | None:
@@ -121,6 +133,8 @@ class TransactionSwitcher:
         timeout: float = 10.0,
         progress: ProgressCallback | None = None,
     ) -> SwitchResult:
+        """One transaction at a time on the machine (the switch lock), journalled from start to
+        end so that every tracker, in any scxtop process, marks what it changes as ours."""
         say = progress or (lambda _line: None)
         if self._need_root:
             require_root()
@@ -131,8 +145,25 @@ class TransactionSwitcher:
                 "boot a kernel built with CONFIG_SCHED_CLASS_EXT=y"
             )
         entries = self._backend.entries()
-        target = find_entry(entries, name)
-        started_at = time.monotonic()
+        target = find_entry(entries, name, self._backend.refused())
+        with switch_lock(target.name, self._run_dir), expect_change():
+            started_at = time.monotonic()
+            begun = journal.begin(target.name, before.ops, self.backend, time.time(), self._run_dir)
+            result, state = self._transaction(target, mode, timeout, say, started_at)
+            seq = (state or self._read()).enable_seq
+            journal.append(journal.finished(
+                begun, end=time.time(), ok=result.ok, seconds=result.seconds, enable_seq_after=seq,
+                message=result.message, previous=result.previous,
+            ), self._run_dir)  # fmt: skip
+            return result
+
+    def _transaction(
+        self, target: SchedulerEntry, mode: Mode | None, timeout: float, say: ProgressCallback,
+        started_at: float,
+    ) -> tuple[SwitchResult, SchedExtState | None]:  # fmt: skip
+        """The steps; returns the result and, when known, the state it left."""
+        entries = self._backend.entries()
+        before = self._read()
         if before.state not in ("enabled", "disabled"):
             say(f"waiting for sched_ext to settle (state {before.state})")
             before = self._wait(lambda s: s.state in ("enabled", "disabled"), timeout) or self._read()
@@ -140,75 +171,70 @@ class TransactionSwitcher:
         previous = running.name if running else DEFAULT_SCHEDULER
         if target.name == DEFAULT_SCHEDULER and running is None:
             note = "no sched_ext scheduler runs: already default"
-            return self._finish(SwitchResult(True, target.name, previous, 0.0, note), before)
+            return _unchanged(target.name, previous, note), before
         if running and ops_matches(target.name, running.ops) and mode is None:
             note = f"{target.name} already runs ({running.ops})"
-            return self._finish(SwitchResult(True, target.name, previous, 0.0, note), before)
+            return _unchanged(target.name, previous, note), before
         launch = None if target.name == DEFAULT_SCHEDULER else self._backend.prepare(target, mode)
-        restore = self._restore_plan(running, entries)
         log = self._kernel_log()
+        attempt = _Attempt(
+            name=target.name, launch=launch, previous=previous, running=running,
+            restore=self._restore_plan(running, entries), timeout=timeout, started_at=started_at,
+            say=say, log=log,
+        )  # fmt: skip
         try:
             if running:
                 say(f"stopping {running.name}")
                 self._backend.stop(running, timeout, say)
                 say("waiting for sched_ext to read disabled")
                 if self._wait(lambda s: s.state == "disabled", timeout) is None:
-                    return self._finish(SwitchResult(
-                        False, target.name, previous, time.monotonic() - started_at,
-                        f"{running.name} did not stop within {timeout:g}s: sched_ext still reads "
-                        f"{self._read().state}; nothing was started",
-                    ))  # fmt: skip
+                    message = (f"{running.name} did not stop within {timeout:g}s: sched_ext still reads "
+                               f"{self._read().state}; nothing was started")
+                    return attempt.result(ok=False, message=message), None
             if launch is None:
-                state = self._read()
-                return self._finish(SwitchResult(
-                    True, target.name, previous, time.monotonic() - started_at,
-                    f"switched to default (no sched_ext scheduler) in {time.monotonic() - started_at:.2f}s",
-                ), state)  # fmt: skip
-            return self._start_new(
-                target.name, launch, previous, running, restore, timeout, started_at, say, log
-            )
+                seconds = attempt.elapsed()
+                message = f"switched to default (no sched_ext scheduler) in {seconds:.2f}s"
+                return attempt.result(ok=True, message=message, seconds=seconds), self._read()
+            return self._start_new(attempt, launch)
         finally:
             log.close()
 
-    def _start_new(
-        self, name: str, launch: Launch, previous: str, running: Running | None,
-        restore: Launch | None, timeout: float, started_at: float, say: ProgressCallback, log: KernelLog,
-    ) -> SwitchResult:  # fmt: skip
+    def _start_new(self, attempt: _Attempt, launch: Launch) -> tuple[SwitchResult, SchedExtState | None]:
+        name = attempt.name
         seq = self._read().enable_seq or 0
-        say(f"starting {name}")
+        attempt.say(f"starting {name}")
         try:
             started = launch.start()
         except (OSError, SwitchError) as err:  # not even started: put the previous one back
-            seconds = time.monotonic() - started_at
-            return self._rollback(name, f"could not start {name}: {err}", None, previous, running, restore,
-                                  timeout, seconds, say)  # fmt: skip
-        say(f"waiting for the kernel to enable {name}")
-        outcome = self._confirm(name, started, seq, timeout)
-        seconds = (outcome.enabled_at or time.monotonic()) - started_at
+            reason = f"could not start {name}: {err}"
+            return self._rollback(attempt, reason, None, attempt.elapsed()), None
+        attempt.say(f"waiting for the kernel to enable {name}")
+        outcome = self._confirm(name, started, seq, attempt.timeout)
+        seconds = (outcome.enabled_at or time.monotonic()) - attempt.started_at
         if outcome.error is None:
             message = f"switched to {name} ({outcome.state.ops}) in {seconds:.2f}s"
-            return self._finish(SwitchResult(True, name, previous, seconds, message), outcome.state)
-        reason = outcome.error + _kernel_reason(log, name)
-        return self._rollback(name, reason, started, previous, running, restore, timeout, seconds, say)
+            return attempt.result(ok=True, message=message, seconds=seconds), outcome.state
+        reason = outcome.error + _kernel_reason(attempt.log, name)
+        return self._rollback(attempt, reason, started, seconds), None
 
     def _rollback(
-        self, name: str, reason: str, started: Started | None, previous: str, running: Running | None,
-        restore: Launch | None, timeout: float, seconds: float, say: ProgressCallback,
-    ) -> SwitchResult:  # fmt: skip
+        self, attempt: _Attempt, reason: str, started: Started | None, seconds: float
+    ) -> SwitchResult:
         """Stop what failed to come up and start what ran before."""
         tail = ""
         if started is not None:
-            say(f"{reason}; stopping {name}")
+            attempt.say(f"{reason}; stopping {attempt.name}")
             tail = started.output_tail()
-            started.abort(timeout)
-        self._wait(lambda s: s.state == "disabled", timeout)
-        restored = self._restore(running, restore, timeout, say)
+            started.abort(attempt.timeout)
+        self._wait(lambda s: s.state == "disabled", attempt.timeout)
+        restored = self._restore(attempt)
         if restored:
             fix = f"{restored} runs again"
         else:
-            fix = f"could not restore {previous} (sched_ext reads {self._read().state}): start it yourself"
-        message = f"switch to {name} failed: {reason}; {fix}"
-        return self._finish(SwitchResult(False, name, previous, seconds, message, restored, tail))
+            state = self._read().state
+            fix = f"could not restore {attempt.previous} (sched_ext reads {state}): start it yourself"
+        return attempt.result(ok=False, message=f"switch to {attempt.name} failed: {reason}; {fix}",
+                              seconds=seconds, restored=restored, output_tail=tail)
 
     def _restore_plan(self, running: Running | None, entries: list[SchedulerEntry]) -> Launch | None:
         """How to put back what runs now; a previous one that cannot be restored does not block."""
@@ -219,33 +245,58 @@ class TransactionSwitcher:
         except SwitchError:
             return None
 
-    def _restore(
-        self, running: Running | None, restore: Launch | None, timeout: float, say: ProgressCallback
-    ) -> str | None:
+    def _restore(self, attempt: _Attempt) -> str | None:
+        running, restore = attempt.running, attempt.restore
         if running is None:
             return DEFAULT_SCHEDULER if self._read().state == "disabled" else None
         if restore is None:
             return None
-        say(f"restoring {running.name}")
+        attempt.say(f"restoring {running.name}")
         seq = self._read().enable_seq or 0
         try:
             started = restore.start()
         except (OSError, SwitchError):
             return None
-        outcome = self._confirm(running.name, started, seq, max(timeout, RESTORE_MIN_TIMEOUT_S))
+        outcome = self._confirm(running.name, started, seq, max(attempt.timeout, RESTORE_MIN_TIMEOUT_S))
         return running.name if outcome.error is None else None
 
-    def _finish(self, result: SwitchResult, state: SchedExtState | None = None) -> SwitchResult:
-        seq = (state or self._read()).enable_seq
-        journal.append(
-            journal.SwitchRecord(
-                time.time(), result.target, result.previous, result.ok, round(result.seconds, 4),
-                self.backend, seq, result.message,
-            ),
-            self._run_dir,
-        )  # fmt: skip
-        return result
+    def output(self, lines: int) -> tuple[str, ...]:
+        """The last lines the running scheduler printed, where this backend keeps them."""
+        return self._backend.output(self._read(), lines)
 
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One switch in progress: what the steps after the first need to know."""
+
+    name: str
+    launch: Launch | None
+    previous: str
+    """The scheduler that ran before ('default' for none)."""
+    running: Running | None
+    restore: Launch | None
+    """How to start `running` again; None when it cannot be."""
+    timeout: float
+    started_at: float
+    """time.monotonic() when the transaction began."""
+    say: ProgressCallback
+    log: KernelLog
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started_at
+
+    def result(self, *, ok: bool, message: str, seconds: float | None = None, restored: str | None = None,
+               output_tail: str = "") -> SwitchResult:
+        return SwitchResult(
+            ok=ok, target=self.name, previous=self.previous,
+            seconds=self.elapsed() if seconds is None else seconds, message=message,
+            restored=restored, output_tail=output_tail,
+        )  # fmt: skip
+
+
+def _unchanged(target: str, previous: str, note: str) -> SwitchResult:
+    """Nothing to do: what was asked for already runs."""
+    return SwitchResult(ok=True, target=target, previous=previous, seconds=0.0, message=note)
 
 
 def _exit_status_soon(started: Started, wait_s: float = GRACE_S) -> int | None:

@@ -41,6 +41,15 @@ class SchedulerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """An `scx_*` program found on PATH that scxtop will not run, and why."""
+
+    name: str
+    program: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SwitchResult:
     """The outcome of one switch transaction."""
 
@@ -65,6 +74,11 @@ class Switcher(Protocol):
     """'direct' or 'scx_loader'."""
 
     def schedulers(self) -> list[SchedulerEntry]: ...
+
+    def refused(self) -> list[Refusal]: ...
+
+    def output(self, lines: int) -> tuple[str, ...]:
+        """The last lines the running scheduler printed (empty where they cannot be read)."""
 
     def switch(
         self,

@@ -7,7 +7,6 @@ only when it changed, inside `batch_update()`. A replay feeds the same handler f
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,7 +22,7 @@ from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
 from scxtop.kernel.topology import Grouping, Topology, read_topology
-from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind
+from scxtop.model import Sample
 from scxtop.sched_ext.report import SwitchReport, SwitchReporter, bypassing, event_rates
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
 from scxtop.sources.base import Source
@@ -33,7 +32,7 @@ from scxtop.tui.confirm_screen import ConfirmScreen
 from scxtop.tui.cpu_panel import CpuPanel
 from scxtop.tui.cpu_rows import CpuHistory, build_rows, find_imbalance
 from scxtop.tui.help_screen import HelpScreen
-from scxtop.tui.messages import SampleArrived, SourceFailed, SwitchDone, SwitchProgress
+from scxtop.tui.messages import SampleArrived, SchedulerOutput, SourceFailed, SwitchDone, SwitchProgress
 from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
@@ -50,6 +49,11 @@ RENDER_TICK = 0.2
 SEEK_STEP = 10
 
 LIVE_ONLY = {"pick_scheduler", "next_scheduler"}
+SWITCH_ACTIONS = {"pick_scheduler", "next_scheduler"}
+"""Unavailable (greyed in the footer) while a switch is in flight: one switch at a time."""
+OUTPUT_LINES = 3
+"""The running scheduler's last output lines shown in the sched_ext panel."""
+OUTPUT_EVERY_S = 1.0
 REPLAY_ONLY = {"step", "seek", "seek_start", "seek_end"}
 
 SourceFactory = Callable[[float], Source]
@@ -125,6 +129,11 @@ class ScxtopApp(App[None]):
         self.switch_lines: deque[str] = deque(maxlen=4)
         self.reporter = SwitchReporter()
         self.reports: list[SwitchReport] = []
+        self.switching: str | None = None
+        """The scheduler a switch in flight goes to; None when no switch runs."""
+        self.scheduler_output: tuple[str, ...] = ()
+        """The running scheduler's last output lines (plain text, from its log)."""
+        self._listing = False
         self.retry = ""
         self._dirty = False
         self._source: Source | None = None
@@ -176,6 +185,8 @@ class ScxtopApp(App[None]):
             self._advance_replay()
         else:
             self._collect()
+            if self.switcher_factory is not None:
+                self.set_interval(OUTPUT_EVERY_S, self._poll_output, name="scheduler-output")
         self._show_status()
 
     def on_resize(self, event: Resize) -> None:
@@ -271,6 +282,7 @@ class ScxtopApp(App[None]):
             prev = self.before_latest
             self.scx_panel.show(
                 sample.scx, self.timeline.events, self.switch_lines,
+                switching=self.switching, output=self.scheduler_output,
                 rates=event_rates(prev.scx, sample.scx, sample.interval_s) if prev else None,
                 bypass=bypassing(prev.scx, sample.scx) if prev else None,
             )  # fmt: skip
@@ -351,6 +363,8 @@ class ScxtopApp(App[None]):
         hidden from the footer otherwise."""
         if action in REPLAY_ONLY and self.playback is None:
             return False
+        if action in SWITCH_ACTIONS and self.switching is not None and self.playback is None:
+            return None  # shown, greyed: a switch is in flight
         if action == "close_filter":
             box = getattr(self, "filter_box", None)  # asked before compose, too
             return bool(box is not None and box.display)
@@ -427,10 +441,14 @@ class ScxtopApp(App[None]):
         return self._switcher
 
     def action_pick_scheduler(self) -> None:
-        self._list_schedulers(pick_next=False)
+        if self.switching is None and not self._listing:
+            self._listing = True
+            self._list_schedulers(pick_next=False)
 
     def action_next_scheduler(self) -> None:
-        self._list_schedulers(pick_next=True)
+        if self.switching is None and not self._listing:
+            self._listing = True
+            self._list_schedulers(pick_next=True)
 
     @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
     def _list_schedulers(self, pick_next: bool) -> None:
@@ -441,12 +459,17 @@ class ScxtopApp(App[None]):
                 raise RuntimeError("scheduler switching is not available in this build")
             entries = switcher.schedulers()
         except Exception as err:  # shown, never fatal
+            self.call_from_thread(self._listed)
             self.call_from_thread(self.notify, str(err), title="schedulers", severity="error")
             return
+        self.call_from_thread(self._listed)
         if pick_next:
             self.call_from_thread(self._switch_to_next, entries)
         else:
             self.call_from_thread(self._open_picker, entries, switcher.backend)
+
+    def _listed(self) -> None:
+        self._listing = False
 
     def _open_picker(self, entries: list[SchedulerEntry], backend: str) -> None:
         def picked(name: str | None) -> None:
@@ -465,16 +488,26 @@ class ScxtopApp(App[None]):
 
     def _confirm_and_switch(self, name: str) -> None:
         if not self.confirm_switch:
-            self._switch(name)
+            self._begin_switch(name)
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._switch(name)
+                self._begin_switch(name)
 
         self.push_screen(ConfirmScreen(f"Switch the running scheduler to [b]{name}[/b]?"), answered)
 
-    @work(thread=True, exit_on_error=False, group="switch", exclusive=True)
+    def _begin_switch(self, name: str) -> None:
+        """One switch at a time: `s` and `n` are greyed until SwitchDone (other processes are kept
+        out by the switch lock)."""
+        if self.switching is not None:
+            return
+        self.switching = name
+        self.refresh_bindings()
+        self._dirty = True
+        self._switch(name)
+
+    @work(thread=True, exit_on_error=False, group="switch")
     def _switch(self, name: str) -> None:
         switcher = self._get_switcher()
         assert switcher is not None
@@ -490,14 +523,37 @@ class ScxtopApp(App[None]):
         self._dirty = True
 
     def on_switch_done(self, message: SwitchDone) -> None:
+        # The timeline hears of the switch from the samples: the source's sched_ext tracker sees
+        # the kernel change, and reads a failure from the switch journal, and marks both as ours.
         result = message.result
-        if not result.ok:
-            # A success reaches the timeline from the samples (the source's sched_ext tracker sees
-            # the kernel change and marks it as ours); a failure may change nothing the kernel shows.
-            self.timeline.note(SchedExtEvent(time=time.time(), kind=SchedExtEventKind.SWITCH_FAILED,
-                                             ops=result.target, previous=result.previous, by_us=True,
-                                             detail=result.message))
+        self.switching = None
+        self.refresh_bindings()
         outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
         self.switch_lines.append(outcome)
         self.notify(outcome, title="scheduler", severity="information" if result.ok else "error")
         self._dirty = True
+
+    # ---- the running scheduler's output -----------------------------------------------------
+
+    def _poll_output(self) -> None:
+        if self.latest is not None and self.latest.scx.ops and self._switcher is not None:
+            self._read_output()
+        elif self.scheduler_output:
+            self.scheduler_output = ()
+            self._dirty = True
+
+    @work(thread=True, exit_on_error=False, group="output", exclusive=True)
+    def _read_output(self) -> None:
+        switcher = self._switcher
+        if switcher is None:
+            return
+        try:
+            lines = switcher.output(OUTPUT_LINES)
+        except Exception:  # a log we cannot read shows nothing, never an error
+            lines = ()
+        self.post_message(SchedulerOutput(lines))
+
+    def on_scheduler_output(self, message: SchedulerOutput) -> None:
+        if message.lines != self.scheduler_output:
+            self.scheduler_output = message.lines
+            self._dirty = True

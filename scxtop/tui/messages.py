@@ -31,3 +31,11 @@ class SwitchDone(Message):
     def __init__(self, result: SwitchResult) -> None:
         super().__init__()
         self.result = result
+
+
+class SchedulerOutput(Message):
+    """The running scheduler's last output lines, read off the UI thread."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        super().__init__()
+        self.lines = lines

@@ -13,6 +13,8 @@ from scxtop.sched_ext.report import EventRate
 
 TIMELINE_LINES = 5
 EVENT_PREFIX = "SCX_EV_"
+OUTPUT_WIDTH = 200
+"""A scheduler's output line is cut here (the panel wraps what fits)."""
 ALARMING = {SchedExtEventKind.EJECTED, SchedExtEventKind.SWITCH_FAILED}
 
 
@@ -34,14 +36,18 @@ class SchedExtPanel(Widget):
         self.state: SchedExtState | None = None
         self.events: Sequence[SchedExtEvent] = ()
         self.progress: Sequence[str] = ()
+        self.switching: str | None = None
+        self.output: Sequence[str] = ()
         self.rates: tuple[EventRate, ...] | None = None
         self.bypass: bool | None = None
 
     def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str],
+             switching: str | None = None, output: Sequence[str] = (),
              rates: tuple[EventRate, ...] | None = None, bypass: bool | None = None) -> None:
         """`rates`: the kernel's `root/events` counters per second over the last interval (None
         when they cannot be seen); `bypass`: whether sched_ext was bypassing the BPF scheduler."""
         self.state, self.events, self.progress = state, tuple(events), tuple(progress)
+        self.switching, self.output = switching, tuple(output)
         self.rates, self.bypass = rates, bypass
         self.refresh(layout=True)  # the panel's height follows its lines
 
@@ -68,7 +74,10 @@ class SchedExtPanel(Widget):
                 text.append("bypass ", style="bold")
                 text.append(f"{_yes_no(self.bypass)}  ", style="bold red" if self.bypass else "")
                 self._event_rates(text)
+            self._output(text)
             self._timeline(text)
+        if self.switching is not None:
+            text.append(f"\nswitching… to {self.switching}", style="bold yellow")
         for line in self.progress[-4:]:
             text.append(f"\n{line}", style="italic")
         return text
@@ -87,6 +96,15 @@ class SchedExtPanel(Widget):
             return
         parts = [f"{r.name.removeprefix(EVENT_PREFIX).lower()} {r.per_s:.3g}" for r in moved]
         text.append(", ".join(parts) + "\n")
+
+    def _output(self, text: Text) -> None:
+        """The scheduler's own last lines: plain text (it prints what it likes), never markup."""
+        if not self.output or not (self.state and self.state.ops):
+            return
+        text.append("output ", style="bold")
+        for i, line in enumerate(self.output):
+            shown = "".join(ch if ch.isprintable() else " " for ch in line)
+            text.append(("" if i == 0 else "       ") + shown[:OUTPUT_WIDTH] + "\n", style="dim")
 
     def _timeline(self, text: Text) -> None:
         room = TIMELINE_LINES

@@ -1,50 +1,39 @@
-"""The sched_ext timeline: loads, switches and ejections seen while scxtop runs.
+"""The sched_ext timeline: loads, switches, failed switches and ejections seen while scxtop runs.
 
-Sources may report events themselves (`Sample.scx_events`); when a sample carries none, a change
-of the running scheduler between two samples is turned into an event here, so the timeline is
-never silent about a change it could see.
+It decides nothing itself: live sources report the events their sched_ext tracker found
+(`Sample.scx_events`). A recording without events (CSV) is read through a tracker of its own,
+over the recorded states, so a replay gets the same rule as a live run.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-from scxtop.model import Sample, SchedExtEvent, SchedExtEventKind, SchedExtState
-
-
-def _change(before: SchedExtState, after: SchedExtState, time: float) -> SchedExtEvent | None:
-    if before.ops == after.ops and before.enable_seq == after.enable_seq:
-        return None
-    if before.ops is None:
-        kind = SchedExtEventKind.LOADED
-    elif after.ops is None:
-        kind = SchedExtEventKind.UNLOADED
-    elif before.ops != after.ops:
-        kind = SchedExtEventKind.SWITCHED
-    else:
-        kind = SchedExtEventKind.LOADED
-    return SchedExtEvent(time=time, kind=kind, ops=after.ops, previous=before.ops,
-                         detail="seen in sysfs")
+from scxtop.kernel.scx_tracker import SchedExtTracker
+from scxtop.model import Sample, SchedExtEvent
 
 
 class ScxTimeline:
     def __init__(self, keep: int = 50) -> None:
         self.events: deque[SchedExtEvent] = deque(maxlen=keep)
-        self._last: SchedExtState | None = None
+        self._tracker = _RecordedTracker()
 
     def add(self, sample: Sample) -> None:
-        if sample.scx_events:
-            self.events.extend(sample.scx_events)
-        elif self._last is not None and sample.scx.supported:
-            event = _change(self._last, sample.scx, sample.time)
-            if event is not None:
-                self.events.append(event)
-        self._last = sample.scx
-
-    def note(self, event: SchedExtEvent) -> None:
-        """An event scxtop caused or learned about outside the samples (a switch it made)."""
-        self.events.append(event)
+        derived = self._tracker.update(sample)
+        self.events.extend(sample.scx_events or derived)
 
     def clear(self) -> None:
         self.events.clear()
-        self._last = None
+        self._tracker = _RecordedTracker()
+
+
+class _RecordedTracker:
+    """The tracker over recorded states: no kernel log to read, no journal, the sample's time."""
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self._tracker = SchedExtTracker(log=None, clock=lambda: self._now, journal=None)
+
+    def update(self, sample: Sample) -> tuple[SchedExtEvent, ...]:
+        self._now = sample.time
+        return self._tracker.update(sample.scx)

@@ -14,7 +14,7 @@ def _state(ops, seq):
     return SchedExtState(supported=True, state="enabled" if ops else "disabled", ops=ops, enable_seq=seq)
 
 
-def test_changes_between_samples_become_events():
+def test_changes_between_recorded_samples_become_events():
     timeline = ScxTimeline()
     for i, (ops, seq) in enumerate([(None, 0), ("rusty", 1), ("rusty", 1), ("lavd", 2), (None, 2),
                                     (None, 2), ("lavd", 3), ("lavd", 4)]):
@@ -23,10 +23,11 @@ def test_changes_between_samples_become_events():
     assert kinds == [
         (SchedExtEventKind.LOADED, "rusty", None),
         (SchedExtEventKind.SWITCHED, "lavd", "rusty"),
-        (SchedExtEventKind.UNLOADED, None, "lavd"),
+        (SchedExtEventKind.UNLOADED, "lavd", None),
         (SchedExtEventKind.LOADED, "lavd", None),
-        (SchedExtEventKind.LOADED, "lavd", "lavd"),  # enable_seq moved: reloaded by someone
+        (SchedExtEventKind.SWITCHED, "lavd", "lavd"),  # enable_seq moved: restarted by someone
     ]
+    assert timeline.events[-1].detail == "restarted"  # the tracker's rule, as live
 
 
 def test_source_events_are_taken_as_they_are():

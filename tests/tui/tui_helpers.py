@@ -30,6 +30,12 @@ class FakeSwitcher:
         return [SchedulerEntry(name=n, program=None, origin="path", running=n == self.running)
                 for n in names]
 
+    def refused(self) -> list:
+        return []
+
+    def output(self, lines: int) -> tuple[str, ...]:
+        return ()
+
     def switch(self, name, mode=None, timeout=10.0, progress=None) -> SwitchResult:
         self.calls.append(name)
         if progress:

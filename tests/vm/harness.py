@@ -21,6 +21,17 @@ WORK = HERE / ".work"
 CACHE = Path(os.environ.get("SCXTOP_VM_CACHE", "/var/cache/scxtop-vm"))
 BIN = WORK / "bin"
 BUILD = WORK / "build"
+UPSTREAM_BIN = WORK / "upstream-bin"
+"""The kernel's example schedulers (tools/sched_ext), copied from prepare.sh's cache: the guest
+cannot see /var/cache (vng mounts fresh overlays on /var)."""
+KCONFIG = BUILD / "kconfig"
+"""The guest kernel's config: scx_central's libbpf reads /boot/config-$(uname -r)."""
+
+UPSTREAM_SCHEDULERS = (
+    "scx_simple", "scx_flatcg", "scx_pair", "scx_sdt", "scx_userland", "scx_central", "scx_cpu0",
+    "scx_qmap",
+)
+"""Everything tools/sched_ext builds; scx_qmap is rejected by this kernel's verifier."""
 
 FAST_BOOT = (
     "module_blacklist=kvm,kvm_amd,kvm_intel,irqbypass,ahci,libahci,libata,sr_mod,cdrom,sg,scsi_mod,"
@@ -60,7 +71,7 @@ def prepared_env() -> dict[str, str]:
     if not env_file.exists():
         raise NotPrepared(f"{env_file} missing: run tests/vm/prepare.sh as root")
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-    for key in ("VMLINUZ", "VMLINUX_H", "LIBBPF_SO", "VNG", "CLANG"):
+    for key in ("VMLINUZ", "VMLINUX_H", "LIBBPF_SO", "VNG", "CLANG", "SCX_EXAMPLES", "KCONFIG"):
         if not env.get(key) or not Path(env[key]).exists():
             raise NotPrepared(f"{key} from {env_file} does not exist: rerun tests/vm/prepare.sh")
     for tool in ("qemu-system-x86_64", "virtiofsd"):
@@ -105,6 +116,23 @@ def build_schedulers(env: dict[str, str]) -> Path:
         )
         launcher.chmod(0o755)
     return BIN
+
+
+def install_upstream(env: dict[str, str]) -> Path:
+    """Copy the example schedulers and the kernel config where the guest can read them."""
+    UPSTREAM_BIN.mkdir(parents=True, exist_ok=True)
+    UPSTREAM_BIN.chmod(0o755)
+    BUILD.mkdir(parents=True, exist_ok=True)
+    for name in UPSTREAM_SCHEDULERS:
+        source = Path(env["SCX_EXAMPLES"]) / name
+        if not source.exists():
+            raise NotPrepared(f"{source} missing: rerun tests/vm/prepare.sh")
+        target = UPSTREAM_BIN / name
+        if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+            shutil.copy2(source, target)
+        target.chmod(0o755)
+    shutil.copy2(env["KCONFIG"], KCONFIG)
+    return UPSTREAM_BIN
 
 
 @dataclass(frozen=True)

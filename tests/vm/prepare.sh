@@ -7,6 +7,11 @@
 # Everything downloaded goes to $SCXTOP_VM_CACHE (default /var/cache/scxtop-vm); the last line of
 # $SCXTOP_VM_CACHE/env tells the tests where things are. Run it again at any time: what is there
 # is kept. Needs root (apt).
+#
+# The kernel's own example schedulers (tools/sched_ext in linux-source-<major.minor>, the same
+# trixie-backports kernel) are built once in a throw-away trixie chroot (mmdebstrap) and linked
+# statically, so the guest runs them on the host's root with our venv; only the eight binaries
+# are kept, in $CACHE/scx-examples-<kver>/ (about 5 minutes the first time).
 set -euo pipefail
 
 CACHE="${SCXTOP_VM_CACHE:-/var/cache/scxtop-vm}"
@@ -129,6 +134,49 @@ unpack bookworm-backports "$CACHE/libbpf" libbpf1 libbpf-dev
 libbpf_so=$(find "$CACHE/libbpf" -name 'libbpf.so.1*' -type f | head -n1)
 [ -n "$libbpf_so" ] || die "no libbpf.so.1 in $CACHE/libbpf"
 
+# --- the kernel's example schedulers (scx_simple, scx_qmap, scx_central, ...) ---------------
+# Built in a trixie chroot (clang, bpftool and libbpf new enough for this kernel's headers), with
+# the tree's own Makefile and the 7.3 vmlinux.h from linux-bpf-dev (the Makefile would dump it
+# from the running kernel, which has no sched_ext). Then relinked with -static: trixie's glibc is
+# newer than the host's. Debian's static libelf lacks elfutils' search-tree helpers:
+# upstream/eu_search.c supplies them.
+examples="$CACHE/scx-examples-$kver"
+if [ ! -e "$examples/.done" ]; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    apt_install - mmdebstrap
+    root="$CACHE/scx-build-root"
+    src_pkg="linux-source-$(echo "$kver" | cut -d. -f1,2)"
+    rm -rf "$root"
+    say "mmdebstrap trixie build chroot with $src_pkg (throw-away)"
+    mmdebstrap --quiet --variant=apt \
+        --include="clang,llvm,lld,libbpf-dev,bpftool,make,gcc,libc6-dev,libelf-dev,zlib1g-dev,libzstd-dev,pkg-config,xz-utils,python3-minimal,$src_pkg" \
+        trixie "$root" "deb http://deb.debian.org/debian trixie main" \
+        "deb http://deb.debian.org/debian trixie-backports main"
+    cp "$vmlinux_h" "$root/tmp/vmlinux.h"
+    cp "$here/upstream/eu_search.c" "$root/tmp/eu_search.c"
+    say "building tools/sched_ext of $src_pkg"
+    chroot "$root" /bin/sh -ec '
+        cd /usr/src && tar -xJf '"$src_pkg"'.tar.xz '"$src_pkg"'/tools '"$src_pkg"'/include \
+            '"$src_pkg"'/scripts '"$src_pkg"'/arch/x86/include
+        cd '"$src_pkg"'/tools/sched_ext
+        make -j"$(nproc)" BPFTOOL="$(command -v bpftool)" VMLINUX_BTF=/tmp/vmlinux.h \
+            VMLINUX_H=/tmp/vmlinux.h >/tmp/build.log 2>&1 || { tail -n 40 /tmp/build.log; exit 1; }
+        gcc -O2 -c /tmp/eu_search.c -o build/eu_search.o
+        mkdir -p /tmp/out
+        for obj in build/obj/sched_ext/scx_*.o; do
+            case $obj in *.bpf.*) continue ;; esac
+            name=$(basename "$obj" .o)
+            gcc -static -o "/tmp/out/$name" "$obj" build/obj/libbpf/libbpf.a build/eu_search.o \
+                -lelf -lz -lzstd -lpthread 2>/tmp/link.log || { cat /tmp/link.log; exit 1; }
+        done'
+    rm -rf "$examples"; mkdir -p "$examples"
+    cp "$root"/tmp/out/scx_* "$examples/"
+    chmod 755 "$examples" "$examples"/scx_*
+    rm -rf "$root"
+    touch "$examples/.done"
+fi
+[ -x "$examples/scx_simple" ] || die "no scx_simple in $examples: remove it and rerun prepare.sh"
+
 cat >"$CACHE/env" <<ENV
 KVER=$kver
 VMLINUZ=$vmlinuz
@@ -137,5 +185,7 @@ LIBBPF_SO=$libbpf_so
 LIBBPF_INCLUDE=$CACHE/libbpf/usr/include
 VNG=$CACHE/vng-venv/bin/vng
 CLANG=$(command -v clang-14 || command -v clang)
+SCX_EXAMPLES=$examples
+KCONFIG=$CACHE/kernel-$kver/usr/lib/modules/$kver/config
 ENV
 say "ready: $(tr '\n' ' ' <"$CACHE/env")"
