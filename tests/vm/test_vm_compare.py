@@ -22,6 +22,8 @@ from scxtop.recording.jsonl import RecordKind
 
 pytestmark = pytest.mark.vm
 GUEST_TIMEOUT_S = 1500
+CASES: list[str] = []
+"""Which guest cases to run (all when empty)."""
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +36,17 @@ def guest() -> dict:
         pytest.skip("perf is not installed (bootstrap.sh test installs linux-perf): the workload is "
                     "`perf bench sched messaging`")
     harness.build_schedulers(env)
+    try:
+        harness.install_upstream(env)  # scx_simple, scx_flatcg... for the compare_upstream case
+    except harness.NotPrepared as err:
+        print(f"compare_upstream will skip: {err}")
     out = harness.WORK / "compare-results"
     crashes = []
     for _attempt in range(3):
         if out.exists():
             shutil.rmtree(out)
-        run = harness.run_guest(env, [sys.executable, str(harness.HERE / "guest_compare.py"), str(out)],
-                                GUEST_TIMEOUT_S, out)
+        command = [sys.executable, str(harness.HERE / "guest_compare.py"), str(out), *CASES]
+        run = harness.run_guest(env, command, GUEST_TIMEOUT_S, out)
         results_file = out / "compare.json"
         if results_file.exists() or not harness.boot_failed(run):
             break
