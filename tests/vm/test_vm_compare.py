@@ -1,5 +1,6 @@
 """`scxtop compare` and the before/after switch report on a real sched_ext kernel (the qemu guest,
-software emulation), against our test schedulers scx_tfifo and scx_tdsq with `perf bench sched
+software emulation), against the kernel's example schedulers scx_simple and scx_flatcg (our test
+schedulers scx_tfifo and scx_tdsq where prepare.sh has not built those), with `perf bench sched
 messaging` as the workload. tests/vm/guest_compare.py drives the real CLI in one guest boot and
 records what happened; each test below judges one case. About 6-9 minutes on a loaded 2-core host.
 """
@@ -76,19 +77,20 @@ def test_guest_ran_clean(guest):
 def test_scxtop_log_writes_a_switch_report_across_a_real_switch(guest):
     rec = case(guest, "record")
     assert rec["started"] and rec["switch"]["rc"] == 0, rec["switch"]["stderr"]
-    assert rec["after_rows"], "scxtop log stopped writing after the switch"
+    assert rec["reported"], "no switch_report within the wait"
     assert rec["log_rc"] == 0, rec["log_stderr"]
     lines = [json.loads(line) for line in rec["jsonl"].splitlines()]
     reports = [obj for obj in lines if obj.get("record") == RecordKind.SWITCH_REPORT]
     assert len(reports) == 1, [obj.get("record") for obj in lines]
     report = reports[0]
-    assert (report["before_scheduler"], report["after_scheduler"]) == ("default", "tfifo")
+    ops = rec["scheduler"].removeprefix("scx_")
+    assert (report["before_scheduler"], report["after_scheduler"]) == ("default", ops)
     assert report["by_us"] and not report["cut_short"]
-    assert report["before"]["seconds"] >= 9.0 and report["after"]["seconds"] >= 9.0
+    assert report["before"]["seconds"] >= 10.0 and report["after"]["seconds"] >= 10.0
     assert report["before"]["csw_per_s"] > 0 and report["after"]["csw_per_s"] > 0
     # the new scheduler's counters from root/events, as rates; default has none
     assert report["before"]["scx_events"] == []
-    assert {e["name"] for e in report["after"]["scx_events"]} >= {"SCX_EV_SELECT_CPU_FALLBACK"}
+    assert any(e["name"].startswith("SCX_EV_") for e in report["after"]["scx_events"])
     samples = [obj for obj in lines if "record" not in obj]
     assert any(s["scx"]["events"] for s in samples), "root/events never reached the JSONL"
 
@@ -99,16 +101,17 @@ def test_compare_prints_a_table_for_each_scheduler(guest):
     done = result["compare"]
     assert done["rc"] == 0, done["stderr"]
     lines = done["stdout"].splitlines()
-    assert lines[0].split() == ["default", "scx_tfifo", "scx_tdsq"]
+    names = result["names"]
+    assert lines[0].split() == names
     wall = next(line for line in lines if line.startswith("wall time (s)"))
     assert wall.count("..") == 3 and wall.count(" x") == 2  # median (min..max), ratio to the first
     assert lines[-1].split() == ["runs", "ok", "3/3", "3/3", "3/3"]
     assert any(line.startswith("context switches/s") for line in lines)
     assert done["after"]["state"] == "disabled"  # default ran before, and runs again
     rows = list(csv.DictReader(io.StringIO(result["compare.csv"])))
+    d, a, b = names
     assert [(r["run"], r["scheduler"]) for r in rows] == [
-        ("1", "default"), ("1", "scx_tfifo"), ("1", "scx_tdsq"), ("2", "scx_tfifo"), ("2", "scx_tdsq"),
-        ("2", "default"), ("3", "scx_tdsq"), ("3", "default"), ("3", "scx_tfifo")]
+        ("1", d), ("1", a), ("1", b), ("2", a), ("2", b), ("2", d), ("3", b), ("3", d), ("3", a)]
     assert all(r["exit_status"] == "0" and float(r["wall_s"]) > 0 for r in rows)
     records = [json.loads(line) for line in result["compare.jsonl"].splitlines()]
     assert [r["record"] for r in records] == ["compare_run"] * 9
@@ -121,13 +124,14 @@ def test_failed_switch_and_failed_command_fail_the_run_and_restore(guest):
     done = result["compare"]
     assert done["rc"] == 1
     problems = done["stderr"].strip().splitlines()[-1]
-    assert "run 1 scx_tfifo: command exited with status 3" in problems
+    a, b = result["names"]
+    assert f"run 1 {a}: command exited with status 3" in problems
     assert "run 1 scx_tbad: switch to scx_tbad failed" in problems
-    assert (done["after"]["state"], done["after"]["ops"]) == ("enabled", "tdsq")
+    assert (done["after"]["state"], done["after"]["ops"]) == ("enabled", b.removeprefix("scx_"))
     observe = result["observe"]
     assert observe["rc"] == 0, observe["stderr"]
     assert observe["stdout"].splitlines()[-1].split() == ["runs", "ok", "1/1", "1/1"]
-    assert (observe["after"]["state"], observe["after"]["ops"]) == ("enabled", "tdsq")
+    assert (observe["after"]["state"], observe["after"]["ops"]) == ("enabled", b.removeprefix("scx_"))
 
 
 @pytest.mark.parametrize("signal_name", ["sigint", "sigterm"])
@@ -137,6 +141,8 @@ def test_interrupted_mid_run_restores_the_previous_scheduler(guest, signal_name)
     stopped = result[signal_name]
     assert "running sleep" in stopped["stderr"], stopped["stderr"]
     assert stopped["rc"] == 130, stopped["stderr"]
-    assert (stopped["after"]["state"], stopped["after"]["ops"]) == ("enabled", "tdsq"), stopped["stderr"]
-    assert "tdsq runs again" in stopped["stderr"] or "scx_tdsq runs again" in stopped["stderr"]
+    b = result["names"][1]
+    assert (stopped["after"]["state"], stopped["after"]["ops"]) == ("enabled", b.removeprefix("scx_")), \
+        stopped["stderr"]
+    assert f"{b} runs again" in stopped["stderr"]
     assert stopped["sleepers"] == [], "the command outlived the comparison"
