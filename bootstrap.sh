@@ -34,7 +34,13 @@ apt_install() {
 }
 
 apt_install bpftrace python3-venv
-if [ "$verb" = test ]; then apt_install linux-perf tmux; fi
+if [ "$verb" = test ]; then
+    had_prometheus=$(dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -c 'ok installed' || true)
+    apt_install linux-perf tmux prometheus  # prometheus + promtool: the exporter's tests start their own
+    # Installing it starts a system-wide Prometheus on every interface where systemd runs: stop the one
+    # we just installed (never one that was there before).
+    if [ "$had_prometheus" = 0 ] && [ -d /run/systemd/system ]; then systemctl disable -q --now prometheus || true; fi
+fi
 
 if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
     say "mount tracefs on /sys/kernel/tracing"

@@ -32,6 +32,7 @@ import first_data
 import own_cost
 import probe_cost
 import record_rate
+import serve_cost
 from loads import Load, forced_migrations, messaging
 from observers import PROBLEMS, DashboardRun
 from table import Table, as_json, as_markdown, as_text
@@ -54,6 +55,9 @@ class Plan:
     record_rounds: int
     record_seconds: float
     dashboard_quick: bool
+    render_rounds: int = 15
+    serve_rounds: int = 2
+    serve_window_s: float = 45.0
 
 
 def full_plan() -> Plan:
@@ -67,7 +71,8 @@ def quick_plan() -> Plan:
     return Plan(messaging(10, 20), [messaging(2, 50), messaging(20, 5), messaging(10, 20, pipes=True),
                                     forced_migrations(1000)],
                 main_rounds=1, rate_rounds=1, own_rounds=1, own_window_s=1.0, first_rounds=1,
-                record_rounds=1, record_seconds=0.2, dashboard_quick=True)
+                record_rounds=1, record_seconds=0.2, dashboard_quick=True,
+                render_rounds=2, serve_rounds=1, serve_window_s=2.0)
 
 
 def sections(plan: Plan) -> dict[str, Callable[[], Table]]:
@@ -81,6 +86,8 @@ def sections(plan: Plan) -> dict[str, Callable[[], Table]]:
         "first": lambda: first_data.table(plan.first_rounds),
         "record": lambda: record_rate.table(plan.record_rounds, plan.record_seconds),
         "dashboard": lambda: dashboard_scale.table(plan.dashboard_quick),
+        "scrape": lambda: serve_cost.render_table(plan.render_rounds),
+        "serve": lambda: serve_cost.serve_table(plan.serve_rounds, plan.serve_window_s),
     }
 
 

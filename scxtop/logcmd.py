@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypeAlias
 
 from scxtop.errors import ScxtopError
 from scxtop.recording import CsvWriter, JsonlWriter
@@ -22,11 +23,15 @@ from scxtop.sched_ext.report import SwitchReport, SwitchReporter
 from scxtop.sources import open_source
 from scxtop.sources.base import Source
 
-Writer = CsvWriter | JsonlWriter
+if TYPE_CHECKING:
+    from scxtop.export.textfile import TextfileWriter  # loaded only for --textfile
+
+Writer: TypeAlias = "CsvWriter | JsonlWriter | TextfileWriter"
 
 
-def open_writers(csv_target: str | None, jsonl_target: str | None) -> list[Writer]:
-    if csv_target is None and jsonl_target is None:
+def open_writers(csv_target: str | None, jsonl_target: str | None, textfile: str | None = None,
+                 source: str = "auto") -> list[Writer]:
+    if csv_target is None and jsonl_target is None and textfile is None:
         csv_target = "-"
     if csv_target == "-" and jsonl_target == "-":
         raise ScxtopError("--csv - and --jsonl - cannot both go to stdout: give one of them a file")
@@ -36,6 +41,10 @@ def open_writers(csv_target: str | None, jsonl_target: str | None) -> list[Write
             writers.append(CsvWriter(csv_target))
         if jsonl_target is not None:
             writers.append(JsonlWriter(jsonl_target))
+        if textfile is not None:
+            from scxtop.servecmd import open_textfile
+
+            writers.append(open_textfile(textfile, source))
     except ScxtopError:
         for writer in writers:
             writer.close()
@@ -98,7 +107,8 @@ def write_samples(source: Source, writers: list[Writer], limit: int | None, stop
 
 
 def run(args: argparse.Namespace) -> int:
-    writers = open_writers(getattr(args, "csv", None), getattr(args, "jsonl", None))
+    writers = open_writers(getattr(args, "csv", None), getattr(args, "jsonl", None),
+                           getattr(args, "textfile", None), args.source)
     source: Source | None = None
     stop = SignalStop()
     reporter = SwitchReporter()

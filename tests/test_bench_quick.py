@@ -32,10 +32,16 @@ EXPECTED = {
     "Recording rate (scxtop.record writers to a temporary file)": [
         f"{fmt}, {n} CPUs" for fmt in ("CSV", "JSONL") for n in (2, 1024)],
     "Dashboard refresh (bench/dashboard_refresh.py)": [f"{n} CPUs" for n in (2, 64, 256, 1024)],
+    "Scrape render (scxtop.export, OpenMetrics, a new interval each time)": [
+        "2 CPUs", "2 CPUs again (A/A)", "256 CPUs", "1024 CPUs", "1024 CPUs, over HTTP (loopback)",
+        "1024 CPUs + CPU pairs (16 per CPU)"],
+    "scxtop serve's own cost, scraped every 15s (bpftrace source)": [
+        "scxtop serve 1s, scraped every 15s", "scxtop serve 15s, scraped every 15s",
+        "scxtop log 1s (same collection, no HTTP)"],
 }
 POSITIVE = {"median s", "ratio", "paired ratio", "csw/s", "mig/s", "load cpu s", "cpu ratio",
             "scxtop peak MiB", "bpftrace peak MiB", "rows/s", "MB/s", "KB/row", "ms/refresh", "p90 ms",
-            "panels ms", "vs 2 CPUs", "peak RSS MiB", "heap MiB"}
+            "panels ms", "vs 2 CPUs", "peak RSS MiB", "heap MiB", "ms/render", "KiB", "series", "scrapes"}
 """Columns that can only be above zero in a working run (CPU seconds may round to 0 in a short window)."""
 
 

@@ -84,9 +84,15 @@ def _running(procs: list[subprocess.Popen]) -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
-def pinned_busy_loops(cpu: int, count: int) -> Iterator[list[int]]:
-    """`count` processes spinning on `cpu`: that CPU's runqueue holds about `count` tasks."""
+def pinned_busy_loops(cpu: int, count: int, nice: int = 0) -> Iterator[list[int]]:
+    """`count` processes spinning on `cpu`: that CPU's runqueue holds about `count` tasks.
+
+    `nice=19` makes them wait on the runqueue nearly all the time even when other load shares
+    the CPU, so tests about "the most delayed tasks" hold on a busy machine too.
+    """
     with _running([_python(SPIN, cpu) for _ in range(count)]) as pids:
+        for pid in pids:
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
         yield pids
 
 
