@@ -134,7 +134,8 @@ class SwitchReport:
         before = {e.name: e.per_s for e in self.before.scx_events}
         after = {e.name: e.per_s for e in self.after.scx_events}
         for name in sorted(set(before) | set(after)):
-            rows.append(compare(f"{name}/s", before.get(name), after.get(name)))
+            if before.get(name) or after.get(name):  # counters that stayed at 0 on both sides: left out
+                rows.append(compare(f"{name}/s", before.get(name), after.get(name)))
         return tuple(rows)
 
     def summary(self) -> str:
