@@ -20,7 +20,7 @@ WALL = "wall time (s)"
 
 def run_order(names: Sequence[str], runs: int) -> list[tuple[int, str]]:
     """(run number from 1, scheduler) in the order they run: each run rotated by one more."""
-    order = []
+    order: list[tuple[int, str]] = []
     for run in range(runs):
         shift = run % len(names)
         order.extend((run + 1, name) for name in [*names[shift:], *names[:shift]])
