@@ -78,6 +78,9 @@ class Collector:
         self._thread.start()
 
     def _run(self) -> None:
+        # Ctrl-C and SIGTERM must reach the main thread: one delivered to this thread would wait
+        # until the main thread's blocking wait for CMD ended on its own.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             for sample in self.source.samples():
                 with self._cond:
@@ -163,7 +166,8 @@ def _run_command(argv: list[str]) -> tuple[int, float]:
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno())
     try:
-        status = proc.wait()
+        while (status := proc.poll()) is None:  # short sleeps: a signal is handled within 0.1 s
+            time.sleep(0.1)
     except BaseException:
         proc.terminate()
         try:
