@@ -161,20 +161,26 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _run_command(argv: list[str]) -> tuple[int, float]:
-    """Run CMD (its output to our stderr, keeping stdout for the table); (exit status, wall s)."""
+def _run_command(argv: list[str], gate: SignalGate) -> tuple[int, float]:
+    """Run CMD (its output to our stderr, keeping stdout for the table); (exit status, wall s).
+
+    A signal that lands while the child is being forked waits until we hold it, so that the child
+    is always stopped with us (seen in the guest: a SIGTERM during the fork left `sleep` running)."""
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno())
+    proc: subprocess.Popen[bytes] | None = None
     try:
+        with gate.critical():
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno())
         while (status := proc.poll()) is None:  # short sleeps: a signal is handled within 0.1 s
             time.sleep(0.1)
     except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         raise
     return status, time.monotonic() - started
 
@@ -208,7 +214,7 @@ class Comparison:
         start = time.time()
         if self.command:
             self.say(f"run {run}: {name}: running {Path(self.command[0]).name}")
-            status, wall = _run_command(self.command)
+            status, wall = _run_command(self.command, self.gate)
         else:
             self.say(f"run {run}: {name}: observing for {self.args.duration:g}s")
             _sleep(self.args.duration, self.collector)
