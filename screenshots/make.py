@@ -23,6 +23,8 @@ from scxtop.tui.playback import Playback
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RECORDING = ROOT / "tests/fixtures/recordings/contention.jsonl"
+SWITCH_RECORDING = ROOT / "tests/fixtures/recordings/switch.jsonl"
+"""A real switch (default -> scx_tfifo in the sched_ext guest), for the before/after report."""
 SIZE = (140, 45)
 PANELS = {"cpus": "cpus", "charts": "charts", "latency": "latency", "migrations": "migrations",
           "chains": "chains", "scx": "sched_ext", "tasks": "tasks"}
@@ -83,6 +85,19 @@ async def make(recording: Path, out: Path) -> list[Path]:
     return written
 
 
+async def make_report(recording: Path, out: Path) -> Path:
+    """The `r` screen over a recording that holds a real switch, at its end (report complete)."""
+    samples = load_recording(recording).samples
+    app = ScxtopApp(playback=Playback(samples, path=recording.name))
+    async with app.run_test(size=SIZE) as pilot:
+        app._replay_jump(len(samples) - 1)
+        await pilot.pause(0.5)
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        app.save_screenshot(filename="switch-report.svg", path=str(out))
+    return out / "switch-report.svg"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recording", nargs="?", type=Path, default=DEFAULT_RECORDING)
@@ -91,6 +106,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for path in asyncio.run(make(args.recording, args.out)):
         print(path)
+    print(asyncio.run(make_report(SWITCH_RECORDING, args.out)))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,26 @@ def positive_float(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
 def add_source_options(parser: argparse.ArgumentParser, interval: float | None = 1.0,
                        interval_help: str = "seconds per sample") -> None:
     parser.add_argument("--source", default="auto", help=SOURCE_HELP)
@@ -87,13 +107,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=positive_float, default=10.0, metavar="S", help="seconds to wait for the kernel"
     )
     switch.set_defaults(command_module="scxtop.sched_ext.commands")
+
+    compare = sub.add_parser(
+        "compare", help="run a command (or observe) under each scheduler in turn and compare",
+        usage="scxtop compare SCHED [SCHED ...] [--runs N] [--warmup S] [--csv F] [--jsonl F] "
+              "(-- CMD [ARGS...] | --duration S)",
+    )  # fmt: skip
+    add_source_options(compare, interval=0.5)
+    compare.add_argument("schedulers", nargs="+", metavar="SCHED", help="schedulers, e.g. default scx_simple")
+    compare.add_argument("--runs", type=positive_int, default=3, help="runs per scheduler (default 3)")
+    compare.add_argument("--warmup", type=non_negative_float, default=2.0, metavar="S",
+                         help="seconds after each switch before measuring (default 2)")
+    compare.add_argument("--duration", type=positive_float, metavar="S",
+                         help="observe S seconds (no command)")
+    compare.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
+                         help="seconds to wait for the kernel at each switch")
+    compare.add_argument("--csv", metavar="F", help="one CSV row per run")
+    compare.add_argument("--jsonl", metavar="F", help="one compare_run record per run")
+    compare.set_defaults(command_module="scxtop.comparecmd", cmd=[])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the real command line (the console script): catch stop signals first
         stopsignals.catch_early()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "compare" in argv and "--" in argv and argv.index("compare") < argv.index("--"):
+        command, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]  # compare's CMD
     args = build_parser().parse_args(argv)
+    if args.command == "compare":
+        args.cmd = command
     try:
         if args.command_module != "scxtop.logcmd":
             stopsignals.release()

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, TypeAlias
 from scxtop import stopsignals
 from scxtop.errors import ScxtopError
 from scxtop.recording import CsvWriter, JsonlWriter
+from scxtop.recording.jsonl import RecordKind
+from scxtop.sched_ext.report import SwitchReport, SwitchReporter
 from scxtop.sources import open_source
 from scxtop.sources.base import Source
 
@@ -97,11 +99,22 @@ class SignalStop:
                 signal.signal(sig, handler)
 
 
-def write_samples(source: Source, writers: list[Writer], limit: int | None, stop: SignalStop) -> None:
+def write_reports(writers: list[Writer], reports: tuple[SwitchReport, ...]) -> None:
+    """Before/after reports of scheduler changes go to JSONL only (CSV columns stay stable)."""
+    for writer in writers:
+        if isinstance(writer, JsonlWriter):
+            for report in reports:
+                writer.write_record(RecordKind.SWITCH_REPORT, report)
+
+
+def write_samples(source: Source, writers: list[Writer], limit: int | None, stop: SignalStop,
+                  reporter: SwitchReporter | None = None) -> None:
     for count, sample in enumerate(source.samples(), start=1):
         stop.writing = True
         for writer in writers:
             writer.write(sample)
+        if reporter is not None:
+            write_reports(writers, reporter.feed(sample))
         stop.writing = False
         if stop.requested or (limit is not None and count >= limit):
             break
@@ -112,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
                            getattr(args, "textfile", None), args.source)
     source: Source | None = None
     stop = SignalStop()
+    reporter = SwitchReporter()
     try:
         with stop.installed():  # from here on, a signal while bpftrace starts ends quietly too
             stop.check()
@@ -120,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             limit = None
             if getattr(args, "duration", None):
                 limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
-            write_samples(source, writers, limit, stop)
+            write_samples(source, writers, limit, stop, reporter)
     except BrokenPipeError:
         # The reader went away (`scxtop log | head`): not an error; keep Python quiet at exit.
         with contextlib.suppress(OSError):
@@ -128,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if source is not None:
             source.close()
+        with contextlib.suppress(ScxtopError):  # a change whose after window had begun: cut short
+            write_reports(writers, reporter.flush())
         for writer in writers:
             if isinstance(writer, CsvWriter):
                 writer.ensure_header(os.cpu_count() or 1)  # stopped before the first row

@@ -4,6 +4,11 @@ The codec is generic over the model's dataclasses (their field names are the for
 blocked edges, which are flat objects (waiter_tid, waiter_comm, owner_tid, ...) so that jq and
 spreadsheets can read them. Every record carries `format_version`; records without one (written
 before it existed) are version 1.
+
+A line may also be another kind of record, named by its `record` key (`RecordKind`): a
+`switch_report` after a scheduler change, a `compare_run` from `scxtop compare`. Sample lines
+carry no such key, so files written before record kinds read as they did; readers of samples
+skip the other kinds.
 """
 
 from __future__ import annotations
@@ -33,6 +38,20 @@ FORMAT_VERSION = 1
 removed or retyped); new fields with defaults need no bump."""
 
 
+class RecordKind(enum.StrEnum):
+    SAMPLE = "sample"
+    SWITCH_REPORT = "switch_report"
+    COMPARE_RUN = "compare_run"
+
+
+RECORD_KEY = "record"
+
+
+def record_kind(obj: dict[str, Any]) -> str:
+    """The kind of a decoded line; a line without a `record` key is a Sample."""
+    return str(obj.get(RECORD_KEY, RecordKind.SAMPLE))
+
+
 class JsonlWriter:
     """One JSON object per Sample with everything in it; `read_jsonl` gives the same Sample back."""
 
@@ -41,6 +60,13 @@ class JsonlWriter:
 
     def write(self, sample: Sample) -> None:
         self._sink.write_line(json.dumps(sample_to_json(sample), separators=(",", ":")))
+
+    def write_record(self, kind: RecordKind, record: Any) -> None:
+        """Another kind of record (a model-style frozen dataclass with a `time` field)."""
+        obj = {RECORD_KEY: kind.value, **to_json(record)}
+        if isinstance(obj.get("time"), float):
+            obj["time_iso"] = iso_time(obj["time"])
+        self._sink.write_line(json.dumps(obj, separators=(",", ":")))
 
     def close(self) -> None:
         self._sink.close()
@@ -181,32 +207,62 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
 
 
-def parse_sample_line(line: str) -> Sample:
-    """One JSONL line as a checked Sample; ValueError (or RecordError) says what is wrong."""
+def _decode(line: str) -> dict[str, Any]:
+    """One JSONL line as a JSON object; ValueError says what is wrong."""
     try:
         obj = json.loads(line, parse_constant=_reject_constant)
     except RecursionError:
         raise ValueError("nested too deeply") from None
     if not isinstance(obj, dict):
         raise ValueError(f"a JSON object expected, got {type(obj).__name__}")
+    return obj
+
+
+def parse_sample_line(line: str) -> Sample | None:
+    """One JSONL line as a checked Sample, None for a line of another record kind; ValueError (or
+    RecordError) says what is wrong."""
+    obj = _decode(line)
+    if record_kind(obj) != RecordKind.SAMPLE:
+        return None
     sample = sample_from_json(obj)
     check_sample(sample)
     return sample
 
 
 def read_jsonl(path: Path, warnings: list[str] | None = None) -> list[Sample]:
-    """Every sample of a JSONL recording; a cut-off last line is dropped with a warning."""
-    samples = []
+    """Every sample of a JSONL recording (other record kinds skipped); a cut-off last line is
+    dropped with a warning."""
+    samples: list[Sample] = []
     for lineno, line in recording_lines(path):
         if not line.strip():
             continue
         try:
-            samples.append(parse_sample_line(line))
+            sample = parse_sample_line(line)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
                 RecursionError) as err:
             if is_cut_off(line) and samples and warnings is not None:
                 warnings.append(truncation_warning(path, lineno, len(samples)))
                 break
+            detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+            raise RecordError(f"{path}:{lineno}: broken JSONL recording ({detail})") from None
+        if sample is not None:
+            samples.append(sample)
+    return samples
+
+
+def read_records(path: Path, kind: RecordKind, tp: type) -> list[Any]:
+    """Every record of one kind, rebuilt as `tp` (a model-style dataclass)."""
+    samples = []
+    for lineno, line in recording_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = _decode(line)
+            if record_kind(obj) != kind:
+                continue
+            samples.append(from_json(tp, obj))
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+                RecursionError) as err:
             detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
             raise RecordError(f"{path}:{lineno}: broken JSONL recording ({detail})") from None
     return samples

@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 from scxtop.errors import ConfigError
 from scxtop.kernel.topology import Grouping, Topology, read_topology
 from scxtop.model import Sample
+from scxtop.sched_ext.report import SwitchReport, SwitchReporter, bypassing, event_rates
 from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
 from scxtop.settings import Settings
 from scxtop.sources.base import Source
@@ -45,6 +46,7 @@ from scxtop.tui.messages import SampleArrived, SchedulerOutput, SourceFailed, Sw
 from scxtop.tui.migrations_panel import MigrationsPanel
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
+from scxtop.tui.report_screen import ReportScreen
 from scxtop.tui.schedext_panel import SchedExtPanel
 from scxtop.tui.status_line import Status, StatusLine, attaching_text
 from scxtop.tui.tasks_panel import TasksPanel
@@ -108,6 +110,7 @@ class ScxtopApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("s", "pick_scheduler", "Scheduler", id="scheduler.pick"),
         Binding("n", "next_scheduler", "Next sched", id="scheduler.next"),
+        Binding("r", "switch_report", "Report", id="scheduler.report"),
         Binding("full_stop", "step(1)", "Step", key_display=".", id="replay.step"),
         Binding("comma", "step(-1)", "Back", key_display=",", id="replay.back"),
         Binding("right_square_bracket", "seek(1)", "Seek +10", key_display="]", id="replay.forward"),
@@ -152,11 +155,16 @@ class ScxtopApp(App[None]):
         self.grouping = Grouping.CPU
         self.paused = False
         self.latest: Sample | None = None
+        self.before_latest: Sample | None = None
+        """The sample just before `latest`: the sched_ext counters are shown as deltas between them."""
+        self._last_ingested: Sample | None = None
         self.samples_seen = 0
         self.history = CpuHistory()
         self.timeline = ScxTimeline()
         self.charts = ChartData(self.topology)
         self.switch_lines: deque[str] = deque(maxlen=4)
+        self.reporter = SwitchReporter()
+        self.reports: list[SwitchReport] = []
         self.switching: str | None = None
         """The scheduler a switch in flight goes to; None when no switch runs."""
         self.scheduler_output: tuple[str, ...] = ()
@@ -289,9 +297,13 @@ class ScxtopApp(App[None]):
         self.history.add(sample)
         self.timeline.add(sample)
         self.charts.add(sample)
+        for report in self.reporter.feed(sample):
+            self.reports.append(report)
+            self.notify(report.summary(), title="switch report (r)", timeout=8)
         if not self.paused or self.latest is None:
-            self.latest = sample
+            self.before_latest, self.latest = self._last_ingested, sample
             self._dirty = True
+        self._last_ingested = sample
 
     # ---- rendering ----------------------------------------------------------------------
 
@@ -321,8 +333,13 @@ class ScxtopApp(App[None]):
             self.migrations_panel.show(sample)
             self.chains_panel.show(sample)
             self.tasks_panel.show(sample)
-            self.scx_panel.show(sample.scx, self.timeline.events, self.switch_lines,
-                                switching=self.switching, output=self.scheduler_output)
+            prev = self.before_latest
+            self.scx_panel.show(
+                sample.scx, self.timeline.events, self.switch_lines,
+                switching=self.switching, output=self.scheduler_output,
+                rates=event_rates(prev.scx, sample.scx, sample.interval_s) if prev else None,
+                bypass=bypassing(prev.scx, sample.scx) if prev else None,
+            )  # fmt: skip
             self._show_status()
 
     def _show_status(self) -> None:
@@ -368,12 +385,16 @@ class ScxtopApp(App[None]):
         self.history.clear()
         self.timeline.clear()
         self.charts.clear()
+        self.reporter = SwitchReporter(self.reporter.window_s)
+        self.reports = []
         for sample in playback.samples[: playback.index + 1]:
             self.timeline.add(sample)
             self.charts.add(sample)
+            self.reports.extend(self.reporter.feed(sample))
         for sample in playback.window(self.history.length):
             self.history.add(sample)
-        self.latest = playback.current
+        self.latest = self._last_ingested = playback.current
+        self.before_latest = playback.samples[playback.index - 1] if playback.index > 0 else None
         self.refresh_dashboard()
 
     def action_step(self, delta: int) -> None:
@@ -456,6 +477,9 @@ class ScxtopApp(App[None]):
         if self.playback is not None:
             extra = replay_help((b.key_display or b.key, b.description, b.id) for b in bindings)
         self.push_screen(HelpScreen(list(bindings), extra))
+
+    def action_switch_report(self) -> None:
+        self.push_screen(ReportScreen(self.reports, self.reporter.progress))
 
     def _visible_bindings(self) -> list[Binding]:
         """The dashboard's bindings that work here, with the keys the config's [keys] gave them."""

@@ -9,8 +9,10 @@ from rich.text import Text
 from textual.widget import Widget
 
 from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+from scxtop.sched_ext.report import EventRate
 
 TIMELINE_LINES = 5
+EVENT_PREFIX = "SCX_EV_"
 OUTPUT_WIDTH = 200
 """A scheduler's output line is cut here (the panel wraps what fits)."""
 ALARMING = {SchedExtEventKind.EJECTED, SchedExtEventKind.SWITCH_FAILED}
@@ -39,13 +41,20 @@ class SchedExtPanel(Widget):
         self.progress: Sequence[str] = ()
         self.switching: str | None = None
         self.output: Sequence[str] = ()
+        self.rates: tuple[EventRate, ...] | None = None
+        self.bypass: bool | None = None
 
     def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str],
-             switching: str | None = None, output: Sequence[str] = ()) -> None:
-        shown = (state, tuple(events), tuple(progress), switching, tuple(output))
-        if shown == (self.state, self.events, self.progress, self.switching, self.output):
+             switching: str | None = None, output: Sequence[str] = (),
+             rates: tuple[EventRate, ...] | None = None, bypass: bool | None = None) -> None:
+        """`rates`: the kernel's `root/events` counters per second over the last interval (None
+        when they cannot be seen); `bypass`: whether sched_ext was bypassing the BPF scheduler."""
+        shown = (state, tuple(events), tuple(progress), switching, tuple(output), rates, bypass)
+        if shown == (self.state, self.events, self.progress, self.switching, self.output, self.rates,
+                     self.bypass):
             return  # unchanged: no repaint, and above all no re-layout
-        self.state, self.events, self.progress, self.switching, self.output = shown
+        (self.state, self.events, self.progress, self.switching, self.output, self.rates,
+         self.bypass) = shown
         self.refresh(layout=True)  # the panel's height follows its lines
 
     def render(self) -> Text:
@@ -67,6 +76,10 @@ class SchedExtPanel(Widget):
             text.append(f"{_yes_no(state.switch_all)}  ")
             text.append("nr_rejected ", style="bold")
             text.append(f"{_value(state.nr_rejected)}\n")
+            if state.state != "disabled" or state.events:
+                text.append("bypass ", style="bold")
+                text.append(f"{_yes_no(self.bypass)}  ", style="bold red" if self.bypass else "")
+                self._event_rates(text)
             self._output(text)
             self._timeline(text)
         if self.switching is not None:
@@ -74,6 +87,21 @@ class SchedExtPanel(Widget):
         for line in self.progress[-4:]:
             text.append(f"\n{line}", style="italic")
         return text
+
+    def _event_rates(self, text: Text) -> None:
+        """The counters that moved, fastest first, on one line (they differ between kernels)."""
+        if self.rates is None:
+            text.append("events/s ", style="bold")
+            seen = self.state is not None and self.state.events
+            text.append("waiting for a second read\n" if seen else "n/a\n", style="italic")
+            return
+        moved = sorted((r for r in self.rates if r.per_s), key=lambda r: (-r.per_s, r.name))
+        text.append("events/s ", style="bold")
+        if not moved:
+            text.append(f"all 0 ({len(self.rates)} counters)\n")
+            return
+        parts = [f"{r.name.removeprefix(EVENT_PREFIX).lower()} {r.per_s:.3g}" for r in moved]
+        text.append(", ".join(parts) + "\n")
 
     def _output(self, text: Text) -> None:
         """The scheduler's own last lines: plain text (it prints what it likes), never markup."""
