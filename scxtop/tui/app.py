@@ -70,7 +70,7 @@ SourceFactory = Callable[[float], Source]
 
 def binding_ids() -> list[str]:
     """Every binding id the dashboard and its screens answer to: what [keys] may remap."""
-    classes: list[Any] = [ScxtopApp, HelpScreen, PickerScreen, ConfirmScreen]
+    classes: list[Any] = [ScxtopApp, HelpScreen, PickerScreen, ConfirmScreen, ReportScreen]
     return [b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
 
 
@@ -110,7 +110,7 @@ class ScxtopApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("s", "pick_scheduler", "Scheduler", id="scheduler.pick"),
         Binding("n", "next_scheduler", "Next sched", id="scheduler.next"),
-        Binding("r", "switch_report", "Report", id="scheduler.report"),
+        Binding("r", "switch_report", "Report", id="report"),
         Binding("full_stop", "step(1)", "Step", key_display=".", id="replay.step"),
         Binding("comma", "step(-1)", "Back", key_display=",", id="replay.back"),
         Binding("right_square_bracket", "seek(1)", "Seek +10", key_display="]", id="replay.forward"),
