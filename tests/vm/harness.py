@@ -7,11 +7,13 @@ process group (vng, qemu, virtiofsd) is killed by its PID.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,3 +206,31 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
     if leftover:
         os.killpg(proc.pid, signal.SIGKILL)
     return GuestRun(code, out.decode(errors="replace"), time.monotonic() - started, leftover)
+
+
+def collect(boot: Callable[[], GuestRun], out: Path, results_name: str = "results.json",
+            tries: int = 3) -> dict:
+    """Boot the guest (again, up to `tries`, when the machinery crashed), then what it wrote in
+    `out/results_name`, with the run's own facts under `_run`."""
+    crashes = []
+    for _attempt in range(tries):
+        if out.exists():
+            shutil.rmtree(out)
+        run = boot()
+        results_file = out / results_name
+        if results_file.exists() or not boot_failed(run):
+            break
+        crashes.append(run.output[-500:])
+    assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
+    results = json.loads(results_file.read_text())
+    results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
+                       "leftover": run.leftover, "boot_failures": crashes}
+    return results
+
+
+def case(guest: dict, name: str) -> dict:
+    """One case's result from the guest, which must have run and not raised."""
+    result = guest.get(name)
+    assert result is not None, f"case {name} did not run: {guest['_run']}"
+    assert "error" not in result, result.get("error")
+    return result

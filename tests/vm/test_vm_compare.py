@@ -43,29 +43,14 @@ def guest() -> dict:
     except harness.NotPrepared as err:
         print(f"compare_upstream will skip: {err}")
     out = harness.WORK / "compare-results"
-    crashes = []
-    for _attempt in range(3):
-        if out.exists():
-            shutil.rmtree(out)
-        command = [sys.executable, str(harness.HERE / "guest_compare.py"), str(out), *CASES]
-        run = harness.run_guest(env, command, GUEST_TIMEOUT_S, out)
-        results_file = out / "compare.json"
-        if results_file.exists() or not harness.boot_failed(run):
-            break
-        crashes.append(run.output[-500:])
-    assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
-    results = json.loads(results_file.read_text())
-    results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
-                       "leftover": run.leftover, "boot_failures": crashes}
+    command = [sys.executable, str(harness.HERE / "guest_compare.py"), str(out), *CASES]
+    results = harness.collect(lambda: harness.run_guest(env, command, GUEST_TIMEOUT_S, out), out,
+                              "compare.json")
     (harness.WORK / "last-compare-results.json").write_text(json.dumps(results, indent=1))
     return results
 
 
-def case(guest: dict, name: str) -> dict:
-    result = guest.get(name)
-    assert result is not None, f"case {name} did not run: {guest['_run']}"
-    assert "error" not in result, result.get("error")
-    return result
+case = harness.case
 
 
 def test_guest_ran_clean(guest):

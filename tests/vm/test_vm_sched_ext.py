@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -36,29 +35,14 @@ def guest() -> dict:
     harness.install_upstream(env)
     out = harness.WORK / "results"
     python = sys.executable  # the venv running pytest: the guest shares the host's root
-    crashes = []
-    for _attempt in range(3):
-        if out.exists():
-            shutil.rmtree(out)
-        run = harness.run_guest(env, [python, str(harness.HERE / "guest.py"), str(out)], GUEST_TIMEOUT_S, out)
-        results_file = out / "results.json"
-        if results_file.exists() or not harness.boot_failed(run):
-            break
-        crashes.append(run.output[-500:])
-    assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
-    results = json.loads(results_file.read_text())
-    results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
-                       "leftover": run.leftover, "boot_failures": crashes}
+    command = [python, str(harness.HERE / "guest.py"), str(out)]
+    results = harness.collect(lambda: harness.run_guest(env, command, GUEST_TIMEOUT_S, out), out)
     (harness.WORK / "last-results.json").write_text(json.dumps(results, indent=1))
-    print(f"guest run: {run.seconds:.0f}s (boot and every case)")
+    print(f"guest run: {results['_run']['seconds']:.0f}s (boot and every case)")
     return results
 
 
-def case(guest: dict, name: str) -> dict:
-    result = guest.get(name)
-    assert result is not None, f"case {name} did not run: {guest['_run']}"
-    assert "error" not in result, result.get("error")
-    return result
+case = harness.case
 
 
 def test_guest_runs_the_sched_ext_kernel(guest):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -78,28 +77,13 @@ def guest() -> dict:
     build = harness.build_schedulers(env).parent / "build"
     objects = f"{GUEST_REPO}/{build.relative_to(harness.REPO)}"
     command = [f"{userland.VENV}/bin/python", f"{GUEST_REPO}/tests/vm/guest_userland.py", GUEST_OUT, objects]
-    crashes = []
-    for _attempt in range(3):
-        if OUT.exists():
-            shutil.rmtree(OUT)
-        run = run_guest_with_root(env, userland.root_of(SUITE), command, GUEST_TIMEOUT_S)
-        results_file = OUT / "results.json"
-        if results_file.exists() or not harness.boot_failed(run):
-            break
-        crashes.append(run.output[-500:])
-    assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
-    results = json.loads(results_file.read_text())
-    results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
-                       "leftover": run.leftover, "boot_failures": crashes}
-    print(f"guest with the {SUITE} root: {run.seconds:.0f} s, {results.get('versions')}")
+    results = harness.collect(
+        lambda: run_guest_with_root(env, userland.root_of(SUITE), command, GUEST_TIMEOUT_S), OUT)
+    print(f"guest with the {SUITE} root: {results['_run']['seconds']:.0f} s, {results.get('versions')}")
     return results
 
 
-def case(guest: dict, name: str) -> dict:
-    result = guest.get(name)
-    assert result is not None, f"case {name} did not run: {guest['_run']}"
-    assert "error" not in result, result.get("error")
-    return result
+case = harness.case
 
 
 def test_guest_runs_sids_userland_on_the_sched_ext_kernel(guest):
