@@ -120,7 +120,8 @@ class LogRun:
             self.stop()
             raise ObserverError(f"{err}: {self.proc.stderr.read().strip()[-300:]}") from None
         self.first_data_s = self._first_at - t0
-        self.bpftrace_pid = wait_child(self.pid, "bpftrace") if source == "bpftrace" else None
+        bpf = source == "bpftrace"
+        self.bpftrace_pid = wait_child(self.pid, "bpftrace", with_arg="json") if bpf else None
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -175,7 +176,7 @@ class DashboardRun:
             self.stop()
             raise ObserverError(f"{err}; screen ends: {screen[-3:] if screen else '(empty)'}") from None
         if source == "bpftrace":
-            self.bpftrace_pid = wait_child(self.pid, "bpftrace")
+            self.bpftrace_pid = wait_child(self.pid, "bpftrace", with_arg="json")
 
     @classmethod
     def _tmux(cls, *args: str) -> str:

@@ -21,8 +21,9 @@ def peak_rss_mb(pid: int) -> float:
     raise ValueError(f"no VmHWM for pid {pid}")
 
 
-def child_named(parent: int, comm: str) -> int | None:
-    """The pid of a live child of `parent` whose command name is `comm`, if there is one."""
+def child_named(parent: int, comm: str, with_arg: str | None = None) -> int | None:
+    """The pid of a live child of `parent` whose command name is `comm` (and whose arguments
+    include `with_arg`: scxtop also runs short `bpftrace --version` probes), if there is one."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, tail = stat.read_text().rsplit(")", 1)
@@ -30,14 +31,23 @@ def child_named(parent: int, comm: str) -> int | None:
             continue
         fields = tail.split()
         if int(fields[1]) == parent and head.split("(", 1)[1] == comm and fields[0] != "Z":
+            if with_arg is not None and with_arg not in _args(stat.parent):
+                continue
             return int(stat.parent.name)
     return None
 
 
-def wait_child(parent: int, comm: str, timeout_s: float = 10.0) -> int | None:
+def _args(proc: Path) -> list[str]:
+    try:
+        return (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def wait_child(parent: int, comm: str, timeout_s: float = 10.0, with_arg: str | None = None) -> int | None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        pid = child_named(parent, comm)
+        pid = child_named(parent, comm, with_arg)
         if pid is not None:
             return pid
         time.sleep(0.05)

@@ -266,10 +266,10 @@ def parse_record(line: str) -> Record | None:
     except BadRecord:
         raise
     except RecursionError:
-        raise BadRecord(f"bpftrace record nested too deeply: {line[:80]}") from None
+        raise BadRecord(f"bpftrace record nested too deeply: {_excerpt(line)}") from None
     except (ValueError, TypeError, KeyError, AttributeError, AssertionError, OverflowError) as err:
         detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
-        raise BadRecord(f"not a bpftrace record ({detail}): {line[:80]}") from None
+        raise BadRecord(f"not a bpftrace record ({_one_line(detail)}): {_excerpt(line)}") from None
 
 
 def _parse_record(line: str) -> Record | None:
@@ -299,3 +299,12 @@ def _parse_record(line: str) -> Record | None:
     if kind.endswith("error"):
         return _error(obj)
     return UnknownRecord(kind, line)
+
+
+def _one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines too) as one space: errors are one line."""
+    return " ".join(text.split())
+
+
+def _excerpt(line: str) -> str:
+    return _one_line(line[:80])

@@ -296,7 +296,8 @@ async def test_s_and_n_are_unavailable_while_a_switch_is_in_flight():
         await wait_for(pilot, lambda: app.switching is None)
         assert switcher.calls == ["scx_alpha"]  # one switch, not three
         assert app.check_action("next_scheduler", ()) is True
-        assert "switching…" not in shown(app.query_one(SchedExtPanel))
+        # the panel redraws on the next render tick, not at once
+        await wait_for(pilot, lambda: "switching…" not in shown(app.query_one(SchedExtPanel)))
         await pilot.press("n")
         await wait_for(pilot, lambda: switcher.calls == ["scx_alpha", "scx_beta"])
 
