@@ -333,7 +333,8 @@ async def main():
             await pilot.press("n")
             flying = await until(pilot, lambda: app.switching is not None, 30)
             step = {"from": ops, "in_flight_seen": flying,
-                    "screen_says": "switching…" in panel_text(app),
+                    # the panel redraws on the next render tick: wait for it, the switch takes seconds
+                    "screen_says": await until(pilot, lambda: "switching…" in panel_text(app), 5),
                     "n_allowed_in_flight": app.check_action("next_scheduler", ()),
                     "s_allowed_in_flight": app.check_action("pick_scheduler", ())}
             await pilot.press("n")  # must not start a second switch
@@ -345,8 +346,9 @@ async def main():
             running = read_state().ops
             if running:
                 last = lambda: app.scheduler_output[-1] if app.scheduler_output else None
+                flat = lambda text: " ".join(text.split())  # the panel shows tabs as spaces
                 step["output_shown"] = await until(
-                    pilot, lambda: bool(last()) and last().strip() in panel_text(app), 20)
+                    pilot, lambda: bool(last()) and flat(last()) in flat(panel_text(app)), 20)
                 step["output"] = list(app.scheduler_output)
             await until(pilot, lambda: (app.latest.scx.ops == running), 20)
             await until(pilot, lambda: any(e.ops == running or (running is None and e.kind == "unloaded")

@@ -137,7 +137,7 @@ def case_live(obj_dir: Path, out: Path) -> dict:
 
 
 def row(sample) -> dict:
-    return {"cpus": [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus],
+    return {"cpus": [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus], "gap": sample.gap,
             "scx": [str(sample.scx.state), sample.scx.ops],
             "chains": [{"tids": [t.tid for t in c.tasks], "depth": c.depth} for c in sample.chains or ()]}
 
