@@ -332,9 +332,16 @@ async def main():
             t0 = time.monotonic()
             await pilot.press("n")
             flying = await until(pilot, lambda: app.switching is not None, 30)
-            step = {"from": ops, "in_flight_seen": flying,
-                    # the panel redraws on the next render tick: wait for it, the switch takes seconds
-                    "screen_says": await until(pilot, lambda: "switching…" in panel_text(app), 5),
+            seen: list[bool] = []
+
+            def says_switching() -> bool:
+                if "switching…" in panel_text(app):
+                    seen.append(True)
+                return bool(seen) or app.switching is None
+
+            # the panel redraws on a render tick, which a starved emulated guest can delay by seconds
+            await until(pilot, says_switching, 60)
+            step = {"from": ops, "in_flight_seen": flying, "screen_says": bool(seen),
                     "n_allowed_in_flight": app.check_action("next_scheduler", ()),
                     "s_allowed_in_flight": app.check_action("pick_scheduler", ())}
             await pilot.press("n")  # must not start a second switch
