@@ -332,6 +332,9 @@ async def main():
             t0 = time.monotonic()
             await pilot.press("n")
             flying = await until(pilot, lambda: app.switching is not None, 30)
+            n_allowed = app.check_action("next_scheduler", ())
+            s_allowed = app.check_action("pick_scheduler", ())
+            await pilot.press("n")  # must not start a second switch
             seen: list[bool] = []
 
             def says_switching() -> bool:
@@ -342,9 +345,7 @@ async def main():
             # the panel redraws on a render tick, which a starved emulated guest can delay by seconds
             await until(pilot, says_switching, 60)
             step = {"from": ops, "in_flight_seen": flying, "screen_says": bool(seen),
-                    "n_allowed_in_flight": app.check_action("next_scheduler", ()),
-                    "s_allowed_in_flight": app.check_action("pick_scheduler", ())}
-            await pilot.press("n")  # must not start a second switch
+                    "n_allowed_in_flight": n_allowed, "s_allowed_in_flight": s_allowed}
             await until(pilot, lambda: app.switching is None, 300)
             step["seconds"] = time.monotonic() - t0
             step["state"] = [read_state().state, read_state().ops, read_state().enable_seq]
