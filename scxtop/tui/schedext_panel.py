@@ -60,6 +60,8 @@ class SchedExtPanel(Widget):
     def render(self) -> Text:
         state = self.state
         text = Text()
+        if self.switching is not None:  # first: a long panel is cut at the bottom
+            text.append(f"switching… to {self.switching}\n", style="bold yellow")
         if state is None:
             text.append("waiting for the first sample…", style="italic")
         elif not state.supported:
@@ -82,8 +84,6 @@ class SchedExtPanel(Widget):
                 self._event_rates(text)
             self._output(text)
             self._timeline(text)
-        if self.switching is not None:
-            text.append(f"\nswitching… to {self.switching}", style="bold yellow")
         for line in self.progress[-4:]:
             text.append(f"\n{line}", style="italic")
         return text
