@@ -13,6 +13,7 @@ import sys
 
 from scxtop import __version__, stopsignals
 from scxtop.errors import ScxtopError
+from scxtop.sched_ext.types import SWITCH_TIMEOUT_S
 
 SOURCE_HELP = "auto (bpftrace if it can run, else procfs), bpftrace, procfs, or replay:PATH"
 
@@ -104,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     switch.add_argument("name", help="scheduler name (e.g. scx_bpfland), or 'default' for none")
     switch.add_argument("--mode", help="scx_loader mode: auto, gaming, powersave, lowlatency, server")
     switch.add_argument(
-        "--timeout", type=positive_float, default=10.0, metavar="S", help="seconds to wait for the kernel"
+        "--timeout", type=positive_float, default=SWITCH_TIMEOUT_S, metavar="S",
+        help=f"seconds to wait for the kernel (default {SWITCH_TIMEOUT_S:g})"
     )
     switch.set_defaults(command_module="scxtop.sched_ext.commands")
 

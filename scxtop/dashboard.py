@@ -39,6 +39,7 @@ def run(args: Any) -> int:
         app = ScxtopApp(source_factory=_live_source_factory(args.source),
                         interval=interval, switcher_factory=_switcher_factory(),
                         confirm_switch=settings.dashboard.confirm_switch,
+                        switch_timeout=settings.dashboard.switch_timeout,
                         theme=settings.dashboard.theme, keymap=settings.keymap)
     app.run()
     return int(app.return_code or 0)

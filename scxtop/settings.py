@@ -4,6 +4,7 @@
     [dashboard]
     confirm_switch = true         # ask before switching schedulers from the dashboard
     interval = 1.0                # seconds per sample when --interval is not given
+    switch_timeout = 10.0         # seconds a switch from the dashboard waits for the kernel
     theme = "textual-dark"        # a Textual theme (ctrl+p lists them)
 
     [keys]                        # binding id = key(s); the ids are listed in the README
@@ -20,6 +21,7 @@ the line and the key; the dashboard refuses to start on one rather than guess.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +30,11 @@ from typing import Any
 from scxtop.configfile import default_path, line_of, parse_toml, read_config
 from scxtop.errors import ConfigError
 from scxtop.sched_ext import config as scheduler_config
+from scxtop.sched_ext.types import SWITCH_TIMEOUT_S
 
 MAX_INTERVAL_S = 3600.0
 MIN_INTERVAL_S = 0.01
+MAX_SWITCH_TIMEOUT_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,9 @@ class DashboardSettings:
     """Seconds per sample when `--interval` is not given on the command line."""
     theme: str | None = None
     """A Textual theme name (the command palette lists them); None keeps Textual's default."""
+    switch_timeout: float = SWITCH_TIMEOUT_S
+    """Seconds a switch from the dashboard waits for the kernel (`scxtop switch --timeout`):
+    schedulers that build big maps before attaching (scx_pair) need more on a slow machine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +95,7 @@ class Settings:
 
 
 _TOP = {"dashboard", "keys", "scheduler", "confirm_switch"}
-_DASHBOARD = {"confirm_switch", "interval", "theme"}
+_DASHBOARD = {"confirm_switch", "interval", "switch_timeout", "theme"}
 
 
 def _fail(text: str, path: Path | None, table: str, key: str, message: str) -> ConfigError:
@@ -110,16 +117,23 @@ def _dashboard(data: dict[str, Any], text: str, path: Path | None) -> DashboardS
         if key not in _DASHBOARD:
             known = ", ".join(sorted(_DASHBOARD))
             raise _fail(text, path, "dashboard", key, f"unknown setting (use {known})")
-    interval = table.get("interval", 1.0)
-    if (isinstance(interval, bool) or not isinstance(interval, int | float) or not math.isfinite(interval)
-            or not MIN_INTERVAL_S <= interval <= MAX_INTERVAL_S):
-        raise _fail(text, path, "dashboard", "interval",
-                    f"must be a number of seconds from {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}")
+    interval = _seconds(table, "interval", 1.0, MIN_INTERVAL_S, MAX_INTERVAL_S, text, path)
+    switch_timeout = _seconds(table, "switch_timeout", SWITCH_TIMEOUT_S, MIN_INTERVAL_S, MAX_SWITCH_TIMEOUT_S,
+                              text, path)
     theme = table.get("theme")
     if theme is not None and (not isinstance(theme, str) or not theme.strip()):
         raise _fail(text, path, "dashboard", "theme", "must be a theme name, e.g. \"textual-dark\"")
     # confirm_switch is checked (with its line) by the scheduler part, which reads it too
-    return DashboardSettings(interval=float(interval), theme=theme)
+    return DashboardSettings(interval=interval, theme=theme, switch_timeout=switch_timeout)
+
+
+def _seconds(table: dict[str, Any], key: str, default: float, low: float, high: float, text: str,
+             path: Path | None) -> float:
+    value = table.get(key, default)
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or not low <= value <= high):
+        raise _fail(text, path, "dashboard", key, f"must be a number of seconds from {low:g} to {high:g}")
+    return float(value)
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, str, object]]:
@@ -157,7 +171,7 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
             raise _fail(text, path, "", key, "unknown section (use [dashboard], [keys], [[scheduler]])")
     schedulers = scheduler_config.from_toml(data, text, path)
     dashboard = _dashboard(data, text, path)
-    dashboard = DashboardSettings(schedulers.confirm_switch, dashboard.interval, dashboard.theme)
+    dashboard = dataclasses.replace(dashboard, confirm_switch=schedulers.confirm_switch)
     return Settings(dashboard=dashboard, keys=_keys(data, text, path), schedulers=schedulers, path=path,
                     text=text)
 

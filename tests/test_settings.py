@@ -19,6 +19,7 @@ FULL = """\
 confirm_switch = false
 interval = 0.5
 theme = "nord"
+switch_timeout = 90
 
 [keys]
 quit = "x"
@@ -35,9 +36,10 @@ program = "/usr/local/bin/scx_mine"
 
 def test_every_part_is_read_into_one_typed_object():
     settings = parse_settings(FULL, Path("/etc/scxtop.toml"))
-    assert settings.dashboard == DashboardSettings(confirm_switch=False, interval=0.5, theme="nord")
-    assert settings.keys == (KeyBinding("quit", "x", 7), KeyBinding("scheduler.pick", "S,ctrl+s", 8),
-                             KeyBinding("replay.step", "j", 11))
+    assert settings.dashboard == DashboardSettings(confirm_switch=False, interval=0.5, theme="nord",
+                                                    switch_timeout=90.0)
+    assert settings.keys == (KeyBinding("quit", "x", 8), KeyBinding("scheduler.pick", "S,ctrl+s", 9),
+                             KeyBinding("replay.step", "j", 12))
     assert settings.keymap == {"quit": "x", "scheduler.pick": "S,ctrl+s", "replay.step": "j"}
     assert [s.name for s in settings.schedulers.schedulers] == ["scx_mine"]
     assert settings.schedulers.confirm_switch is False
@@ -60,6 +62,8 @@ def test_top_level_confirm_switch_of_older_configs_still_counts():
     ("[dashboard]\ninterval = nan\n", "c.toml:2: dashboard.interval: must be a number"),
     ("[dashboard]\ninterval = true\n", "c.toml:2: dashboard.interval: must be a number"),
     ("[dashboard]\ntheme = 3\n", "c.toml:2: dashboard.theme: must be a theme name"),
+    ("[dashboard]\nswitch_timeout = -1\n", "c.toml:2: dashboard.switch_timeout: must be a number of seconds"),
+    ("[dashboard]\nswitch_timeout = '9'\n", "c.toml:2: dashboard.switch_timeout: must be a number of"),
     ("[dashboard]\nconfirm_switch = 'no'\n", "c.toml:2: confirm_switch must be true or false"),
     ("[keys]\nquit = 'q q'\n", "c.toml:2: keys.quit: must be a key"),
     ("[keys]\nquit = 1\n", "c.toml:2: keys.quit: must be a key"),

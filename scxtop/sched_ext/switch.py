@@ -29,6 +29,7 @@ from scxtop.sched_ext.lock import switch_lock
 from scxtop.sched_ext.safety import require_root
 from scxtop.sched_ext.types import (
     DEFAULT_SCHEDULER,
+    SWITCH_TIMEOUT_S,
     Mode,
     ProgressCallback,
     Refusal,
@@ -132,7 +133,7 @@ class TransactionSwitcher:
         self,
         name: str,
         mode: Mode | None = None,
-        timeout: float = 10.0,
+        timeout: float = SWITCH_TIMEOUT_S,
         progress: ProgressCallback | None = None,
     ) -> SwitchResult:
         """One transaction at a time on the machine (the switch lock), journalled from start to

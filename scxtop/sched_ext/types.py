@@ -20,6 +20,10 @@ class Mode(enum.IntEnum):
     SERVER = 4
 
 
+SWITCH_TIMEOUT_S = 10.0
+"""How long a switch waits for the kernel by default (`scxtop switch --timeout`, the dashboard's
+`[dashboard] switch_timeout`)."""
+
 DEFAULT_SCHEDULER = "default"
 """The pseudo-scheduler 'no sched_ext scheduler': tasks go back to the kernel's fair class."""
 
@@ -94,6 +98,6 @@ class Switcher(Protocol):
         self,
         name: str,
         mode: Mode | None = None,
-        timeout: float = 10.0,
+        timeout: float = SWITCH_TIMEOUT_S,
         progress: ProgressCallback | None = None,
     ) -> SwitchResult: ...

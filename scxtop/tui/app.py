@@ -28,7 +28,7 @@ from scxtop.errors import ConfigError
 from scxtop.kernel.topology import Grouping, Topology, read_topology
 from scxtop.model import Sample
 from scxtop.sched_ext.report import SwitchReport, SwitchReporter, bypassing, event_rates
-from scxtop.sched_ext.types import SchedulerEntry, Switcher, SwitchResult
+from scxtop.sched_ext.types import SWITCH_TIMEOUT_S, SchedulerEntry, Switcher, SwitchResult
 from scxtop.settings import Settings
 from scxtop.sources.base import Source
 from scxtop.tui.chains_panel import ChainsPanel
@@ -132,6 +132,7 @@ class ScxtopApp(App[None]):
         topology: Topology | None = None,
         switcher_factory: Callable[[], Switcher] | None = None,
         confirm_switch: bool = True,
+        switch_timeout: float = SWITCH_TIMEOUT_S,
         backoff: Backoff | None = None,
         theme: str | None = None,
         keymap: Mapping[str, str] | None = None,
@@ -151,6 +152,7 @@ class ScxtopApp(App[None]):
         self.topology = topology if topology is not None else read_topology()
         self.switcher_factory = switcher_factory
         self.confirm_switch = confirm_switch
+        self.switch_timeout = switch_timeout
         self.backoff = backoff or Backoff()
         self.grouping = Grouping.CPU
         self.paused = False
@@ -587,7 +589,7 @@ class ScxtopApp(App[None]):
             self.post_message(SwitchProgress(line))
 
         try:
-            result = switcher.switch(name, progress=progress)
+            result = switcher.switch(name, timeout=self.switch_timeout, progress=progress)
         except Exception as err:  # a backend bug must not take the dashboard down
             result = SwitchResult(ok=False, target=name, previous=None, seconds=0.0, message=str(err))
         self.post_message(SwitchDone(result))

@@ -244,12 +244,13 @@ async def test_declining_the_confirmation_switches_nothing():
 
 async def test_n_switches_to_the_next_scheduler_without_confirmation_when_configured_off():
     switcher = FakeSwitcher()
-    app, _ = live_app(switcher_factory=lambda: switcher, confirm_switch=False)
+    app, _ = live_app(switcher_factory=lambda: switcher, confirm_switch=False, switch_timeout=75.0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         await wait_for(pilot, lambda: switcher.calls == ["scx_alpha"])
         await pilot.press("n")
         await wait_for(pilot, lambda: switcher.calls == ["scx_alpha", "scx_beta"])
+        assert switcher.timeouts == [75.0, 75.0]  # [dashboard] switch_timeout
 
 
 async def test_a_failed_switch_is_reported_and_the_timeline_waits_for_the_tracker():

@@ -23,6 +23,7 @@ class FakeSwitcher:
     def __init__(self, fail: bool = False) -> None:
         self.running = DEFAULT_SCHEDULER
         self.calls: list[str] = []
+        self.timeouts: list[float] = []
         self.fail = fail
 
     def schedulers(self) -> list[SchedulerEntry]:
@@ -38,6 +39,7 @@ class FakeSwitcher:
 
     def switch(self, name, mode=None, timeout=10.0, progress=None) -> SwitchResult:
         self.calls.append(name)
+        self.timeouts.append(timeout)
         if progress:
             progress(f"stopping {self.running}")
         if self.fail:

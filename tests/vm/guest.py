@@ -34,6 +34,9 @@ from scxtop.kernel.scx_journal import SwitchJournal  # noqa: E402
 from scxtop.kernel.scx_state import read_state  # noqa: E402
 from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import GATE  # noqa: E402
+
 
 def sysfs() -> dict:
     s = read_state()
@@ -274,17 +277,23 @@ def case_upstream(out: Path) -> dict:
 
 def case_concurrent(out: Path) -> dict:
     """Two `scxtop switch` processes at once: the second is refused while the first is in flight,
-    and both switches are marked as scxtop's own in another process's tracker."""
+    and both switches are marked as scxtop's own in another process's tracker. The first goes to
+    scx_tgate, which loads only once its gate opens: in flight for as long as this case needs."""
+    GATE.unlink(missing_ok=True)
     kmsg = KernelLog()
     tracker = SchedExtTracker(kmsg, journal=SwitchJournal(Path(os.environ["SCXTOP_RUN_DIR"])))
     tracker.update(read_state())
-    first = subprocess.Popen([*SCXTOP, "switch", "scx_pair", "--timeout", SLOW_START["scx_pair"]],
+    first = subprocess.Popen([*SCXTOP, "switch", "scx_tgate", "--timeout", "600"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock_file = Path(os.environ["SCXTOP_RUN_DIR"]) / "switch.lock"
-    held = wait_for(lambda: lock_file.exists() and "scx_pair" in lock_file.read_text(), 180)
-    second = scxtop("switch", "scx_simple")
-    events = list(tracker.update(read_state()))
+    try:
+        held = wait_for(lambda: lock_file.exists() and "scx_tgate" in lock_file.read_text(), 180)
+        second = scxtop("switch", "scx_simple")
+        events = list(tracker.update(read_state()))
+    finally:
+        GATE.touch()
     out1, err1 = first.communicate(timeout=CMD_TIMEOUT)
+    GATE.unlink()
     events += tracker.update(read_state())
     back = scxtop("switch", "default")
     time.sleep(0.3)
@@ -323,29 +332,27 @@ async def until(pilot, predicate, timeout):
     return False
 
 async def main():
+    gate = Path(sys.argv[2])
     app = ScxtopApp(source_factory=lambda interval: ProcfsSource(interval_s=interval), interval=0.5,
-                    switcher_factory=make_switcher, confirm_switch=False)
+                    switcher_factory=make_switcher, confirm_switch=False, switch_timeout=120)
     async with app.run_test(size=(160, 50)) as pilot:
         await until(pilot, lambda: app.latest is not None, 60)
-        for _ in range(4):
+        for _ in range(5):
             seq, ops = read_state().enable_seq, read_state().ops
             t0 = time.monotonic()
             await pilot.press("n")
-            flying = await until(pilot, lambda: app.switching is not None, 30)
-            n_allowed = app.check_action("next_scheduler", ())
-            s_allowed = app.check_action("pick_scheduler", ())
-            await pilot.press("n")  # must not start a second switch
-            seen: list[bool] = []
-
-            def says_switching() -> bool:
-                if "switching…" in panel_text(app):
-                    seen.append(True)
-                return bool(seen) or app.switching is None
-
-            # the panel redraws on a render tick, which a starved emulated guest can delay by seconds
-            await until(pilot, says_switching, 60)
-            step = {"from": ops, "in_flight_seen": flying, "screen_says": bool(seen),
-                    "n_allowed_in_flight": n_allowed, "s_allowed_in_flight": s_allowed}
+            step = {"from": ops, "in_flight_seen": await until(pilot, lambda: app.switching is not None, 30)}
+            step["target"] = app.switching
+            if app.switching == "scx_tgate":  # in flight until the gate opens, however slow the guest
+                step["n_allowed_in_flight"] = app.check_action("next_scheduler", ())
+                step["s_allowed_in_flight"] = app.check_action("pick_scheduler", ())
+                step["screen_says"] = await until(
+                    pilot, lambda: "switching… to scx_tgate" in panel_text(app), 120)
+                await pilot.press("n", "s", "n")  # must start nothing, open no picker
+                await pilot.pause(0.5)
+                step["switching_after_keys"] = app.switching
+                step["screen_after_keys"] = type(app.screen).__name__
+                gate.touch()
             await until(pilot, lambda: app.switching is None, 300)
             step["seconds"] = time.monotonic() - t0
             step["state"] = [read_state().state, read_state().ops, read_state().enable_seq]
@@ -373,12 +380,17 @@ asyncio.run(main())
 
 def case_dashboard(out: Path) -> dict:
     """`n` in the real dashboard (Textual Pilot) cycles default -> scx_flatcg -> scx_sdt ->
-    scx_simple -> default, one switch at a time."""
+    scx_simple -> scx_tgate -> default, one switch at a time: while scx_tgate's gate is shut,
+    the panel says "switching…" and more `n` and `s` presses start nothing."""
+    GATE.unlink(missing_ok=True)
     dash_bin = WORK / "dash-bin"  # made by harness.install_upstream: the share is read-only here
     env = {**os.environ, "PATH": f"{dash_bin}:/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(REPO)}
     started = time.monotonic()
-    proc = subprocess.run([str(PYTHON), "-c", DASHBOARD, str(out)], capture_output=True, text=True,
-                          timeout=1200, env=env, cwd=REPO)
+    try:
+        proc = subprocess.run([str(PYTHON), "-c", DASHBOARD, str(out), str(GATE)], capture_output=True,
+                              text=True, timeout=1200, env=env, cwd=REPO)
+    finally:
+        GATE.unlink(missing_ok=True)
     result = {"rc": proc.returncode, "stderr": proc.stderr[-4000:], "seconds": time.monotonic() - started}
     with contextlib.suppress(OSError, ValueError):
         result.update(json.loads((out / "dashboard.json").read_text()))

@@ -35,10 +35,13 @@ UPSTREAM_SCHEDULERS = (
 )
 """Everything tools/sched_ext builds; scx_qmap is rejected by this kernel's verifier."""
 DASHBOARD_BIN = WORK / "dash-bin"
-DASHBOARD_SCHEDULERS = ("scx_flatcg", "scx_sdt", "scx_simple")
-"""What `n` cycles through in the guest's dashboard (the share is read-only there: made here).
-Not scx_pair: it can take longer than the dashboard's 10 s switch timeout under emulation, and
-`n` then retries it forever (the next one after the one still running)."""
+DASHBOARD_SCHEDULERS = ("scx_flatcg", "scx_sdt", "scx_simple", "scx_tgate")
+"""What `n` cycles through in the guest's dashboard (the share is read-only there: made here):
+three upstream schedulers and our gated one, whose switch stays in flight until the guest opens
+its gate. Not scx_pair: its start (over 60 s under emulation on a loaded host) adds nothing here."""
+GATE = WORK / "results" / "tgate.open"
+"""scx_tgate loads only once this file exists (tests/vm/guest.py makes it); in the guest's shared
+output directory, the one place there it may write."""
 
 FAST_BOOT = (
     "module_blacklist=kvm,kvm_amd,kvm_intel,irqbypass,ahci,libahci,libata,sr_mod,cdrom,sg,scsi_mod,"
@@ -65,6 +68,7 @@ SCHEDULERS = (
     TestScheduler("tbad", "bad.bpf.c"),
     TestScheduler("texit", "fifo.bpf.c", ("--exit-after", "0.3")),
     TestScheduler("tstall", "stall.bpf.c"),
+    TestScheduler("tgate", "fifo.bpf.c", ("--gate", str(GATE))),
 )
 
 
@@ -144,7 +148,7 @@ def install_upstream(env: dict[str, str]) -> Path:
     for name in DASHBOARD_SCHEDULERS:
         link = DASHBOARD_BIN / name
         if not link.is_symlink():
-            link.symlink_to(UPSTREAM_BIN / name)
+            link.symlink_to((UPSTREAM_BIN if name in UPSTREAM_SCHEDULERS else BIN) / name)
     return UPSTREAM_BIN
 
 

@@ -5,6 +5,8 @@ It opens a compiled BPF object with libbpf (>= 1.2, through ctypes), attaches it
 Like real schedulers it exits (status 2) when the kernel disables it (an ejection), and prints
 what it does so the switcher's log tail has something to show. `--exit-after S` makes it exit
 with status 1 S seconds after attaching: a scheduler that dies right after starting.
+`--gate PATH` makes it wait (at most GATE_MAX_S) until PATH exists before it loads anything: a
+switch to it stays in flight for exactly as long as a test needs, however slow the machine.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 
 STATE = "/sys/kernel/sched_ext/state"
+GATE_MAX_S = 600
 
 
 def _say(text: str) -> None:
@@ -48,6 +51,7 @@ def _libbpf(path: str) -> ctypes.CDLL:
 def main(obj_path: str, libbpf_path: str, argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--exit-after", type=float, help="exit with status 1 this long after attaching")
+    parser.add_argument("--gate", help="wait until this file exists before loading")
     args = parser.parse_args(argv)
 
     stop = False
@@ -60,6 +64,15 @@ def main(obj_path: str, libbpf_path: str, argv: list[str]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    if args.gate:
+        _say(f"waiting for {args.gate}")
+        deadline = time.monotonic() + GATE_MAX_S
+        while not os.path.exists(args.gate):
+            if stop or time.monotonic() > deadline:
+                _say("stopped before the gate opened")
+                return 1
+            time.sleep(0.05)
+        _say("gate open")
     lib = _libbpf(libbpf_path)
     _say(f"loading {obj_path}")
     obj = lib.bpf_object__open_file(obj_path.encode(), None)
