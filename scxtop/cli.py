@@ -9,43 +9,39 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 from scxtop import __version__, stopsignals
 from scxtop.errors import ScxtopError
 from scxtop.sched_ext.types import SWITCH_TIMEOUT_S
 
+T = TypeVar("T", int, float)
+
 SOURCE_HELP = "auto (bpftrace if it can run, else procfs), bpftrace, procfs, or replay:PATH"
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than zero: {text!r}")
-    return value
+def _number_type(convert: Callable[[str], T], noun: str, allowed: Callable[[T], bool],
+                 rule: str) -> Callable[[str], T]:
+    """An argparse `type` that takes only finite numbers `allowed` accepts (nan and inf never)."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not math.isfinite(value) or not allowed(value):
+            raise argparse.ArgumentTypeError(f"{rule}: {text!r}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
+positive_float = _number_type(float, "a number", lambda v: v > 0, "must be a number greater than zero")
+positive_int = _number_type(int, "a whole number", lambda v: v > 0, "must be at least 1")
+non_negative_float = _number_type(float, "a number", lambda v: v >= 0, "must be a number, zero or more")
 
 
 def add_source_options(parser: argparse.ArgumentParser, interval: float | None = 1.0,

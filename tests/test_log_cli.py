@@ -368,3 +368,11 @@ def test_auto_falls_back_to_procfs_when_bpftrace_fails_at_start():
     rows = list(csv.DictReader(done.stdout.splitlines()))
     assert len(rows) == 2 and rows[0]["migrations"] == "" and rows[0]["cpu0_rq"] != ""
     assert processes_with(mark) == []
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "x"])
+def test_an_interval_that_is_not_a_finite_positive_number_is_refused(value: str):
+    done = scxtop("log", "--source", "procfs", "--interval", value, "--duration", "1", "--csv", "-")
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.splitlines()[-1].startswith("scxtop log: error: argument --interval: "), done.stderr
+    assert "Traceback" not in done.stderr

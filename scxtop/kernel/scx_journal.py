@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from scxtop.kernel.bounds import MAX_TIME, number_problem
 
 RUN_DIR = Path(os.environ.get("SCXTOP_RUN_DIR", "/run/scxtop"))
 MAX_BYTES = 256 * 1024
@@ -59,10 +60,6 @@ def journal_path(run_dir: Path = RUN_DIR) -> Path:
 _FIELDS = frozenset(f.name for f in fields(SwitchRecord))
 
 
-MAX_TIME = 253402300799.0
-"""9999-12-31: a later switch time is garbage (and would overflow the clocks that show it)."""
-
-
 def _not_finite(name: str) -> float:
     raise ValueError(f"{name} is not a time")
 
@@ -81,10 +78,7 @@ def parse(line: str) -> SwitchRecord | None:
 
 
 def _well_formed(record: SwitchRecord) -> bool:
-    numbers_ok = all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= MAX_TIME
-        for v in (record.time, record.seconds)
-    )
+    numbers_ok = all(number_problem(v, 0, MAX_TIME) is None for v in (record.time, record.seconds))
     texts_ok = all(isinstance(v, str) for v in (record.target, record.backend, record.message))
     return (numbers_ok and texts_ok and isinstance(record.ok, bool)
             and (record.previous is None or isinstance(record.previous, str))

@@ -9,21 +9,18 @@ recorder killed mid-write), which is dropped with a warning.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scxtop.errors import ScxtopError
+from scxtop.kernel.bounds import MAX_COUNT, MAX_TIME, number_problem
 from scxtop.model import Sample
 
 MAX_LINE_BYTES = 16 << 20
 """16 MiB: a 8192-CPU JSONL row is about 1 MiB; anything longer is not a recording."""
 MAX_CPUS = 8192
 """The kernel's largest NR_CPUS: a recording naming a CPU beyond it is refused at load."""
-MAX_TIME = 253402300799.0
-"""9999-12-31T23:59:59Z, the last second datetime can show."""
-MAX_COUNT = 1 << 63
 
 
 class RecordError(ScxtopError):
@@ -81,12 +78,9 @@ def truncation_warning(path: Path, lineno: int, loaded: int) -> str:
 
 def check_number(value: float | None, what: str, low: float = -MAX_COUNT, high: float = MAX_COUNT) -> None:
     """Raise ValueError (the readers add the line) unless `value` is None or finite and in range."""
-    if value is None:
-        return
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{what} is {value}, not a finite number")
-    if not low <= value <= high:
-        raise ValueError(f"{what} is {value:.6g}, out of range")
+    problem = None if value is None else number_problem(value, low, high)
+    if problem:
+        raise ValueError(f"{what} is {problem}")
 
 
 def check_sample(sample: Sample) -> None:
