@@ -15,33 +15,20 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from guest_common import REPO, finish, run_cases, set_up, sysfs, wait_for
+from guest_common import scxtop as run_scxtop
+from harness import BIN, DASHBOARD_BIN, GATE, KCONFIG, UPSTREAM_BIN
+
+from scxtop.kernel.scx_journal import SwitchJournal
+from scxtop.kernel.scx_state import read_state
+from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker
+
 PYTHON = Path(sys.executable)
 """The host's venv python the host test started us with; scxtop is imported from REPO."""
 SCXTOP = (str(PYTHON), "-m", "scxtop")
-WORK = REPO / "tests" / "vm" / ".work"
-BIN = WORK / "bin"
-UPSTREAM_BIN = WORK / "upstream-bin"
-KCONFIG = WORK / "build" / "kconfig"
-SYSFS = Path("/sys/kernel/sched_ext")
 CMD_TIMEOUT = 600
-
-sys.path.insert(0, str(REPO))
-from scxtop.kernel.scx_journal import SwitchJournal  # noqa: E402
-from scxtop.kernel.scx_state import read_state  # noqa: E402
-from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import GATE  # noqa: E402
-
-
-def sysfs() -> dict:
-    s = read_state()
-    return {"state": s.state, "ops": s.ops, "enable_seq": s.enable_seq}
-
 
 SWITCH_TIMEOUT = "60"
 """Software emulation is 20-50x slower than hardware: the first start of a (Python) test scheduler
@@ -51,34 +38,7 @@ in a cold guest has taken over 10 s, scxtop's default timeout."""
 def scxtop(*args: str, env: dict | None = None) -> dict:
     if args[0] == "switch" and "--timeout" not in args:
         args = (*args, "--timeout", SWITCH_TIMEOUT)
-    started = time.monotonic()
-    try:
-        proc = subprocess.run(
-            [*SCXTOP, *args], capture_output=True, text=True, timeout=CMD_TIMEOUT,
-            env={**os.environ, **(env or {})},
-        )  # fmt: skip
-        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
-    except subprocess.TimeoutExpired as err:  # recorded, not raised: the next steps still run
-        rc = None
-        stdout, stderr = _text(err.stdout), _text(err.stderr)
-        stderr += f"\n[guest: timed out after {CMD_TIMEOUT}s; ps: {leftovers()}]"
-    return {
-        "args": list(args), "rc": rc, "stdout": stdout, "stderr": stderr,
-        "wall_s": time.monotonic() - started, "after": sysfs(),
-    }  # fmt: skip
-
-
-def _text(output: bytes | str | None) -> str:
-    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return run_scxtop(*args, timeout=CMD_TIMEOUT, env=env)
 
 
 def wait_for_rows(path: Path, rows: int, timeout: float = 60) -> bool:
@@ -383,8 +343,8 @@ def case_dashboard(out: Path) -> dict:
     scx_simple -> scx_tgate -> default, one switch at a time: while scx_tgate's gate is shut,
     the panel says "switching…" and more `n` and `s` presses start nothing."""
     GATE.unlink(missing_ok=True)
-    dash_bin = WORK / "dash-bin"  # made by harness.install_upstream: the share is read-only here
-    env = {**os.environ, "PATH": f"{dash_bin}:/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(REPO)}
+    # DASHBOARD_BIN is made by harness.install_upstream: the share is read-only here
+    env = {**os.environ, "PATH": f"{DASHBOARD_BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(REPO)}
     started = time.monotonic()
     try:
         proc = subprocess.run([str(PYTHON), "-c", DASHBOARD, str(out), str(GATE)], capture_output=True,
@@ -410,22 +370,12 @@ CASES = {
 }
 
 
-def leftovers() -> list[str]:
-    procs = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    mine = str(os.getpid())
-    # ps shows kernel threads as [name]: sched_ext's own (e.g. [scx_enable_helper] on 7.3) are
-    # the kernel's, not something a test left behind
-    return [line for line in procs.splitlines()[1:]
-            if line.split()[0] != mine and "ps -eo" not in line and not line.split(None, 1)[1].startswith("[")
-            and ("scx_" in line or "bpftrace" in line or "loader_service" in line or "dbus-daemon" in line)]
+LEFTOVERS = ("scx_", "bpftrace", "loader_service", "dbus-daemon")
 
 
 def main() -> int:
     out = Path(sys.argv[1])
-    try:
-        (out / ".writable").write_text("ok")
-    except OSError as err:  # vng fell back from virtiofs and the share did not mount
-        print(f"guest: share not writable: {err}", flush=True)
+    if not set_up(out):
         return 75
     os.environ["PATH"] = f"{BIN}:{UPSTREAM_BIN}:{os.environ['PATH']}"
     os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
@@ -437,26 +387,17 @@ def main() -> int:
         (Path("/boot") / f"config-{os.uname().release}").write_bytes(KCONFIG.read_bytes())
     except OSError as err:
         print(f"guest: no kernel config for scx_central: {err}", flush=True)
-    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
-    if not Path("/sys/kernel/tracing/events").exists():
-        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], capture_output=True)
     ctypes.CDLL(None)  # fail early if ctypes is broken in the guest
     results: dict = {"kernel": os.uname().release, "initial": sysfs()}
-    for name in sys.argv[2:] or list(CASES):
-        started = time.monotonic()
-        try:
-            results[name] = CASES[name](out)
-        except Exception:
-            results[name] = {"error": traceback.format_exc()}
-        results[name]["case_s"] = time.monotonic() - started
-        if sysfs()["state"] != "disabled":  # leave the next case a clean start
+    path = out / "results.json"
+
+    def back_to_default() -> None:  # leave the next case a clean start
+        if sysfs()["state"] != "disabled":
             subprocess.run([*SCXTOP, "switch", "default"], capture_output=True, timeout=CMD_TIMEOUT)
-        (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    time.sleep(0.5)
-    results["leftovers"] = leftovers()
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    print("guest: done", flush=True)
-    return 0
+
+    names = sys.argv[2:] or list(CASES)
+    run_cases({name: (lambda name=name: CASES[name](out)) for name in names}, results, path, back_to_default)
+    return finish(results, path, LEFTOVERS)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / "tests" / "vm" / ".work" / "bin"
-UPSTREAM_BIN = REPO / "tests" / "vm" / ".work" / "upstream-bin"
-"""The kernel's example schedulers (scx_simple, scx_flatcg...), where harness.install_upstream
-copies them; preferred over our test schedulers when present."""
+from guest_common import REPO, finish, run_cases, set_up, sysfs, wait_for
+from guest_common import scxtop as run_scxtop
+from harness import BIN, UPSTREAM_BIN
+
 PYTHON = sys.executable
 CMD_TIMEOUT = 900
 WORKLOAD = ["perf", "bench", "sched", "messaging", "-g", "1", "-l", "5"]
@@ -44,33 +42,12 @@ def pair() -> tuple[str, str]:
     return "scx_tfifo", "scx_tdsq"
 
 
-sys.path.insert(0, str(REPO))
-from scxtop.kernel.scx_state import read_state  # noqa: E402
-
-
-def sysfs() -> dict:
-    s = read_state()
-    return {"state": s.state, "ops": s.ops, "enable_seq": s.enable_seq}
-
-
 def scxtop_argv(*args: str) -> list[str]:
     return [PYTHON, "-m", "scxtop", *args]
 
 
 def scxtop(*args: str, timeout: float = CMD_TIMEOUT) -> dict:
-    started = time.monotonic()
-    proc = subprocess.run(scxtop_argv(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    return {"args": list(args), "rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr[-6000:],
-            "wall_s": time.monotonic() - started, "after": sysfs()}
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    return run_scxtop(*args, timeout=timeout)
 
 
 def records(path: Path) -> list[dict]:
@@ -197,38 +174,25 @@ CASES = {"record": case_record, "compare": case_compare, "failures": case_failur
 
 def main() -> int:
     out = Path(sys.argv[1])
-    try:
-        (out / ".writable").write_text("ok")
-    except OSError as err:
-        print(f"guest: share not writable: {err}", flush=True)
+    if not set_up(out):
         return 75
     os.environ["PATH"] = f"{BIN}:{UPSTREAM_BIN}:{os.environ['PATH']}"
     os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
     os.environ["PYTHONPATH"] = str(REPO)
-    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
     # procfs reads context switches from /proc/schedstat, which counts only with schedstats on
     with contextlib.suppress(OSError):
         Path("/proc/sys/kernel/sched_schedstats").write_text("1")
-    if not Path("/sys/kernel/tracing/events").exists():
-        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], capture_output=True)
     results: dict = {"kernel": os.uname().release, "initial": sysfs()}
-    for name in sys.argv[2:] or list(CASES):
-        started = time.monotonic()
-        try:
-            results[name] = CASES[name](out)
-        except Exception:
-            results[name] = {"error": traceback.format_exc()}
-        results[name]["case_s"] = time.monotonic() - started
+    path = out / "compare.json"
+
+    def back_to_default() -> None:
         if sysfs()["state"] != "disabled":
             subprocess.run(scxtop_argv("switch", "default", "--timeout", SWITCH_TIMEOUT), capture_output=True,
                            timeout=300, cwd=REPO)
-        (out / "compare.json").write_text(json.dumps(results, indent=1, default=str))
-    procs = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    results["leftovers"] = [line for line in procs.splitlines()[1:]
-                            if "scx_t" in line or "bpftrace" in line or "perf bench" in line]
-    (out / "compare.json").write_text(json.dumps(results, indent=1, default=str))
-    print("guest: done", flush=True)
-    return 0
+
+    names = sys.argv[2:] or list(CASES)
+    run_cases({name: (lambda name=name: CASES[name](out)) for name in names}, results, path, back_to_default)
+    return finish(results, path, ("scx_t", "bpftrace", "perf bench"))
 
 
 if __name__ == "__main__":

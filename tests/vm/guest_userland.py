@@ -16,11 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+from guest_common import REPO, finish, run_cases, set_up, wait_for
+
 sys.path.insert(0, str(REPO / "tests"))
 STATE = Path("/sys/kernel/sched_ext/state")
 LIBBPF = "/usr/lib/x86_64-linux-gnu/libbpf.so.1"  # sid's own (>= 1.2 is needed for struct_ops links)
@@ -35,15 +34,6 @@ def step(what: str) -> None:
     if PROGRESS is not None:
         with PROGRESS.open("a") as f:
             f.write(f"{time.monotonic() - STARTED:7.1f}s {what}\n")
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def scx_state() -> str:
@@ -179,41 +169,16 @@ def raw_edges(proc: subprocess.Popen) -> dict:
     return {"edges": lines[-3:], "rc": proc.returncode, "stderr": err[-4000:]}
 
 
-def leftovers() -> list[str]:
-    procs = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    mine = str(os.getpid())
-    return [line for line in procs.splitlines()[1:]
-            if line.split()[0] != mine and "ps -eo" not in line and ("scxload" in line or "bpftrace" in line)]
-
-
 def main() -> int:
     global PROGRESS
     out, obj_dir = Path(sys.argv[1]), Path(sys.argv[2])
     PROGRESS = out / "progress.txt"
-    try:
-        (out / ".writable").write_text("ok")
-    except OSError as err:  # vng fell back from virtiofs and the share did not mount
-        print(f"guest: share not writable: {err}", flush=True)
+    if not set_up(out):
         return 75
-    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
-    if not Path("/sys/kernel/tracing/events").exists():
-        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], capture_output=True)
     results: dict = {}
     cases = {"versions": versions, "live": lambda: case_live(obj_dir, out)}
-    for name, case in cases.items():
-        step(f"case {name}")
-        started = time.monotonic()
-        try:
-            results[name] = case()
-        except Exception:
-            results[name] = {"error": traceback.format_exc()}
-        if isinstance(results[name], dict):
-            results[name]["case_s"] = time.monotonic() - started
-        (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    results["leftovers"] = leftovers()
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    print("guest: done", flush=True)
-    return 0
+    run_cases(cases, results, out / "results.json", on_start=lambda name: step(f"case {name}"))
+    return finish(results, out / "results.json", ("scxload", "bpftrace"))
 
 
 if __name__ == "__main__":

@@ -179,17 +179,25 @@ def boot_failed(run: GuestRun) -> bool:
     return "qemu-system-x86_64:" in run.output or "guest: share not writable" in run.output
 
 
-def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path) -> GuestRun:
-    """Boot the sched_ext kernel and run `command` in it (host root shared read-only)."""
+def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path,
+              root: Path | None = None, guest_rwdir: str | None = None,
+              guest_repo: str | None = None) -> GuestRun:
+    """Boot the sched_ext kernel and run `command` in it: on the host's root shared read-only,
+    or on `root` (another userland) with the checkout read-only at `guest_repo`; `rwdir` is
+    writable in the guest, at `guest_rwdir` if given."""
     rwdir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        env["VNG"], "--run", env["VMLINUZ"], "--disable-kvm", "--memory", "2G", "--cpus", "2",
-        "--rwdir", str(rwdir), "--append", FAST_BOOT, "--", subprocess.list2cmdline(command),
-    ]  # fmt: skip
+    argv = [env["VNG"], "--run", env["VMLINUZ"]]
+    if root is not None:
+        argv += ["--root", str(root)]
+    argv += ["--disable-kvm", "--memory", "2G", "--cpus", "2",
+             "--rwdir", f"{guest_rwdir}={rwdir}" if guest_rwdir else str(rwdir)]
+    if guest_repo:
+        argv += ["--rodir", f"{guest_repo}={REPO}"]
+    argv += ["--append", FAST_BOOT, "--", subprocess.list2cmdline(command)]
     started = time.monotonic()
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, cwd=REPO,
+        start_new_session=True, cwd=root or REPO,  # vng wants its working directory inside the root
         env={**os.environ, "PATH": f"{Path(env['VNG']).parent}:{os.environ.get('PATH', '')}"},
     )  # fmt: skip
     try:

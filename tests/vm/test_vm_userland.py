@@ -9,11 +9,7 @@ tests/vm/prepare.sh (kernel, qemu, virtme-ng) and tests/chroots/prepare.sh (the 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,42 +26,6 @@ OUT = harness.WORK / "userland-results"
 GUEST_OUT, GUEST_REPO = "/mnt", "/scxtop"  # mount points that exist in the chroot
 
 
-def run_guest_with_root(env: dict[str, str], root: Path, command: list[str],
-                        timeout: float) -> harness.GuestRun:
-    """Like harness.run_guest, with `root` as the guest's root filesystem, the checkout read-only
-    at GUEST_REPO and OUT writable at GUEST_OUT."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    argv = [
-        env["VNG"], "--run", env["VMLINUZ"], "--root", str(root), "--disable-kvm", "--memory", "2G",
-        "--cpus", "2", "--rwdir", f"{GUEST_OUT}={OUT}", "--rodir", f"{GUEST_REPO}={harness.REPO}",
-        "--append", harness.FAST_BOOT, "--", subprocess.list2cmdline(command),
-    ]  # fmt: skip
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, cwd=root,  # vng wants its working directory inside the root
-        env={**os.environ, "PATH": f"{Path(env['VNG']).parent}:{os.environ.get('PATH', '')}"},
-    )  # fmt: skip
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        code = None
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    deadline = time.monotonic() + 5
-    while harness._group_alive(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    leftover = harness._group_alive(proc.pid)
-    if leftover:
-        os.killpg(proc.pid, signal.SIGKILL)
-    return harness.GuestRun(code, out.decode(errors="replace"), time.monotonic() - started, leftover)
-
-
 @pytest.fixture(scope="module")
 def guest() -> dict:
     try:
@@ -78,7 +38,8 @@ def guest() -> dict:
     objects = f"{GUEST_REPO}/{build.relative_to(harness.REPO)}"
     command = [f"{userland.VENV}/bin/python", f"{GUEST_REPO}/tests/vm/guest_userland.py", GUEST_OUT, objects]
     results = harness.collect(
-        lambda: run_guest_with_root(env, userland.root_of(SUITE), command, GUEST_TIMEOUT_S), OUT)
+        lambda: harness.run_guest(env, command, GUEST_TIMEOUT_S, OUT, root=userland.root_of(SUITE),
+                                  guest_rwdir=GUEST_OUT, guest_repo=GUEST_REPO), OUT)
     print(f"guest with the {SUITE} root: {results['_run']['seconds']:.0f} s, {results.get('versions')}")
     return results
 
