@@ -121,6 +121,18 @@ def test_report_compares_equal_windows_around_a_switch():
     assert reporter.progress is None
 
 
+def test_a_metric_that_rises_from_zero_is_summed_up_without_a_percentage():
+    """Seen in the guest: before 0, after 5 has no percentage; the dashboard's notification
+    crashed formatting None."""
+    reporter = SwitchReporter(window_s=3.0)
+    feed = [sample(i, mig=0) for i in range(4)] + [switched(4, "simple", None, seq=2, mig=0)]
+    feed += [sample(5 + i, mig=5, ops="simple", seq=2) for i in range(4)]
+    (report,) = [r for s in feed for r in reporter.feed(s)]
+    row = {r.name: r for r in report.rows}[Metric.MIGRATIONS]
+    assert (row.before, row.after, row.change_pct, row.change_text) == (0.0, 5.0, None, "from 0")
+    assert "migrations/s from 0 (worse)" in report.summary()
+
+
 def test_unload_then_load_is_one_switch():
     unloaded = sample(5, events=(SchedExtEvent(1005.0, SchedExtEventKind.UNLOADED, "tfifo", by_us=True),))
     samples = [*(sample(i, ops="tfifo") for i in range(5)), unloaded,

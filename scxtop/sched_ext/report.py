@@ -105,6 +105,13 @@ class Row:
     change_pct: float | None
     verdict: Verdict
 
+    @property
+    def change_text(self) -> str:
+        """'+12%', 'from 0' (no percentage of nothing), or '' when a side is unknown."""
+        if self.change_pct is None:
+            return "from 0" if self.before == 0 and self.after else ""
+        return f"{self.change_pct:+.0f}%"
+
 
 @dataclass(frozen=True, slots=True)
 class SwitchReport:
@@ -142,7 +149,7 @@ class SwitchReport:
         """One line for a notification: the metrics that moved the most."""
         moved = [r for r in self.rows[:len(Metric)] if r.verdict in (Verdict.BETTER, Verdict.WORSE)]
         moved.sort(key=lambda r: -abs(r.change_pct or 0.0))
-        parts = [f"{r.name.split(' (')[0]} {r.change_pct:+.0f}% ({r.verdict})" for r in moved[:3]]
+        parts = [f"{r.name.split(' (')[0]} {r.change_text} ({r.verdict})" for r in moved[:3]]
         return f"{self.title}: " + ("; ".join(parts) if parts else "no clear change")
 
 

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from scxtop.model import SchedExtEventKind
-from scxtop.sched_ext.report import Progress, Row, SwitchReport, Verdict
+from scxtop.sched_ext.report import Progress, SwitchReport, Verdict
 
 VERDICT_STYLE = {Verdict.BETTER: "bold green", Verdict.WORSE: "bold red", Verdict.SAME: "dim",
                  Verdict.UNKNOWN: "dim"}
@@ -35,12 +35,6 @@ def _num(value: float | None) -> str:
     if abs(value) >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
-
-
-def _change(row: Row) -> str:
-    if row.change_pct is None:
-        return "new" if row.before == 0 and row.after else ""
-    return f"{row.change_pct:+.0f}%"
 
 
 def report_text(report: SwitchReport, position: str = "") -> Text:
@@ -65,7 +59,7 @@ def report_text(report: SwitchReport, position: str = "") -> Text:
     for row in report.rows:
         text.append(f"{row.name[:NAME_W - 1]:<{NAME_W}}")
         text.append(f"{_num(row.before):>{VALUE_W}} {_num(row.after):>{VALUE_W}} ")
-        text.append(f"{_change(row):>{CHANGE_W}} ")
+        text.append(f"{row.change_text:>{CHANGE_W}} ")
         if row.verdict in (Verdict.BETTER, Verdict.WORSE):
             text.append(row.verdict.value, style=VERDICT_STYLE[row.verdict])
         text.append("\n")
