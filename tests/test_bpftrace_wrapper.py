@@ -4,6 +4,7 @@ process clean-up (stop escalation, parent death)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -30,6 +31,7 @@ from scxtop.bpftrace import (
     PrintfRecord,
     StatsRecord,
     TextRecord,
+    Tick,
     TracefsNotMounted,
     UnknownRecord,
     ValueRecord,
@@ -123,12 +125,12 @@ def test_recorded_runs_give_one_tick_per_report_and_skip_the_exit_dump(fixture):
     recs = records(fixture)
     assert isinstance(recs[0], AttachedProbes) and recs[0].count >= 8
     reports = sum(1 for r in recs if isinstance(r, PrintfRecord) and r.text.startswith("scxtop-tick"))
-    rq_maps = sum(1 for r in recs if isinstance(r, MapRecord) and r.name == "@rq_samples")
+    rq_maps = sum(1 for r in recs if isinstance(r, MapRecord) and r.name == "@rq")
     got = [t for t in ticks(recs) if not t.baseline]
     assert len(got) == reports
-    assert rq_maps > reports  # bpftrace printed @rq_samples once more at exit...
-    counted = sum(e.value for t in got for e in t.entries("@rq_samples"))
-    in_reports = sum(e.value for t in got for e in t.maps["@rq_samples"].entries)
+    assert rq_maps > reports  # bpftrace printed @rq once more at exit...
+    counted = sum(e.value for t in got for e in t.entries("@rq"))
+    in_reports = sum(e.value for t in got for e in t.maps["@rq"].entries)
     assert counted == in_reports  # ...and that dump is not counted
     assert all(t.nsecs > 0 for t in got)
     assert sum(1 for t in ticks(recs) if t.baseline) == 1
@@ -437,8 +439,9 @@ def test_recorded_reports_become_samples_with_exact_arithmetic():
     (base,) = [t for t in ticks(records("v0_17_combined.ndjson")) if t.baseline]
     switches = {int(e.key): e.value for e in base.entries("@switches")}
     for tick, sample in zip(got_ticks, samples, strict=True):
-        sums = {int(e.key): e.value for e in tick.entries("@rq_sum")}
-        counts = {int(e.key): e.value for e in tick.entries("@rq_samples")}
+        rq = {tuple(map(int, e.key.split(","))): e.value for e in tick.entries("@rq")}
+        sums = {cpu: v for (cpu, field), v in rq.items() if field == 0}
+        counts = {cpu: v for (cpu, field), v in rq.items() if field == 1}
         now = {int(e.key): e.value for e in tick.entries("@switches")}
         csw = {cpu: now.get(cpu, before) - before for cpu, before in switches.items()}
         switches.update(now)
@@ -453,6 +456,33 @@ def test_recorded_reports_become_samples_with_exact_arithmetic():
         assert sample.wakeup_latency.total == sum(b.count for b in tick.maps["@wakeup_us"].buckets())
         counts_by_pid = [m.count for m in sample.top_migrators]
         assert counts_by_pid == sorted(counts_by_pid, reverse=True)
+
+
+def scx_tick(rq: dict[str, int | str]):
+    record = parse_record(json.dumps({"type": "map", "data": {"@rq": rq}}))
+    return Tick(nsecs=2_000_000_000, maps={"@rq": record})
+
+
+def test_runqueue_sums_carry_the_scx_sum_in_their_high_half():
+    """@rq[cpu, 0] = sum(nr_running + (scx.nr_running << 32)), @rq[cpu, 1] = sum(1), as 0.17
+    (signed) and 0.2x (as a string when a double cannot hold it) print them."""
+    from scxtop.sources.bpftrace import BpftraceSource, _runqueue
+
+    source = BpftraceSource(1.0)
+    source.has_scx, source.ncpu = True, 3
+    tick = scx_tick({"0,0": (150 << 32) + 180, "0,1": 99, "1,0": str((99 << 32) + 99), "1,1": 99,
+                     "2,0": (3 << 32) + 5, "2,1": 10, "bad,key": 7, "1": 4})
+    cpus = source._cpus(tick, 1.0, ())
+    assert [(c.rq, c.rq_scx) for c in cpus] == [
+        (pytest.approx(180 / 99), pytest.approx(150 / 99)), (1.0, 1.0),
+        (pytest.approx(5 / 99), pytest.approx(3 / 99)),  # idle (NOHZ): the busiest CPU's window
+    ]
+    assert all(c.rq_scx <= c.rq for c in cpus)
+    signed = _runqueue(scx_tick({"0,0": ((2**31 + 7) << 32) + 3 - 2**64}).entries("@rq"))
+    assert (signed.rq, signed.scx) == ({0: 3}, {0: 2**31 + 7})  # 0.17 prints sums as int64
+    source.has_scx = False
+    assert all(c.rq_scx is None for c in source._cpus(tick, 1.0, ()))
+    source.close()
 
 
 def test_recorded_mutex_waits_become_edges_between_the_pipe_writers():

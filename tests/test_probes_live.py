@@ -6,22 +6,43 @@ starts a workload from tests/workloads.py and checks what the next reports show.
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import os
 import select
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from workloads import alive, bpf_skip_reason, flipping_task, pinned_busy_loops, pipe_writers, wait_gone
+from workloads import (
+    F_SETPIPE_SZ,
+    alive,
+    bpf_skip_reason,
+    flipping_task,
+    pinned_busy_loops,
+    pipe_writers,
+    wait_gone,
+)
 
-from scxtop.bpftrace import BpftraceProcess, find_bpftrace, parse_record
+from scxtop.bpftrace import (
+    END,
+    AttachedProbes,
+    BpftraceProcess,
+    build,
+    find_bpftrace,
+    kernel_types,
+    parse_record,
+    ticks,
+)
+from scxtop.bpftrace.process import _child_setup, bpftrace_env
 from scxtop.bpftrace.programs import probe_dir, render
 from scxtop.model import Sample
-from scxtop.sources.bpftrace import BpftraceSource, bpf_unavailable_reason
+from scxtop.sources.bpftrace import PROFILE_HZ, BpftraceSource, bpf_unavailable_reason
 
 pytestmark = pytest.mark.bpf
 
@@ -123,6 +144,74 @@ def test_pinned_busy_loops_raise_that_cpus_runqueue():
     assert busy_rq > max(others)
     assert all(s.cpus[busy].rq_max >= 4 for s in samples)
     assert all(s.cpus[busy].util > 90 for s in samples)
+
+
+LINE_PAUSE_S, REPORT_PAUSE_S = 0.25, 1.0
+
+
+def paced_lines(fd: int, deadline: float) -> Iterator[str]:
+    """Lines from a packet-mode pipe one write deep (bpftrace waits for the reader at every line):
+    the next one read LINE_PAUSE_S after a line, REPORT_PAUSE_S after a report's last line."""
+    pending = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return
+        packet = os.read(fd, 1 << 16)
+        if not packet:
+            return
+        *lines, pending = (pending + packet).split(b"\n")
+        yield from (line.decode() for line in lines)
+        time.sleep(REPORT_PAUSE_S if END.encode() in packet else LINE_PAUSE_S)
+
+
+def test_a_slow_reader_does_not_skew_the_runqueue_mean(tmp_path: Path):
+    """bpftrace runs each print() and clear() in user space when it gets to that event; while it
+    waits on a slow reader (a starved scxtop, a loaded guest) those events spread out, and a map
+    printed later keeps counting meanwhile. A mean's sum and its sample count must come from one
+    window all the same.
+
+    bpftrace's stdout is a packet-mode pipe one write deep, so bpftrace reads a map when the
+    reader has taken its previous line, deterministically: lines are taken LINE_PAUSE_S apart,
+    REPORT_PAUSE_S after a report's end (as a reader busy with the report it just got). With `k`
+    loops pinned on a CPU every 99 Hz sample there sees at least `k` tasks, so every window's
+    mean is at least `k`, within 3 samples of the window (a sample between two key reads; the
+    divisor is the busiest CPU's count, a timer phase away); a window spans at least two line
+    pauses. Sum and count in two maps would be read a report pause apart (one as the tick line
+    goes out, the other once the reader took it): about a third of that."""
+    ncpu = os.cpu_count() or 1
+    if ncpu < 2:
+        pytest.skip("needs a CPU for the loops and one for bpftrace")
+    busy, k = ncpu - 1, 2
+    types = kernel_types()
+    program = build(("runqueue",), 1.0, types.has if types else (lambda feature: False))
+    read_fd, write_fd = os.pipe2(os.O_DIRECT)
+    fcntl.fcntl(write_fd, F_SETPIPE_SZ, 4096)  # one page: one write at a time
+    parent, stderr = os.getpid(), tmp_path / "stderr"
+    with stderr.open("w") as err:
+        proc = subprocess.Popen([find_bpftrace(), "-f", "json", "-B", "line", "-e", program],
+                                stdin=subprocess.DEVNULL, stdout=write_fd, stderr=err,
+                                env=bpftrace_env(), preexec_fn=lambda: _child_setup(parent))
+    os.close(write_fd)
+    source = BpftraceSource(1.0)
+    try:
+        records = (r for line in paced_lines(read_fd, time.monotonic() + 60)
+                   if (r := parse_record(line)) is not None)
+        assert isinstance(next(records, None), AttachedProbes), stderr.read_text()
+        reports = ticks(records)
+        with pinned_busy_loops(busy, k):
+            time.sleep(0.5)  # pinned: a window that starts from now on sees them all the time
+            next(reports)  # the one that straddles the start
+            got = [source.sample(t, read_ns=t.nsecs) for t in itertools.islice(reports, 4)]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        os.close(read_fd)
+        source.close()
+    assert len(got) == 4 and all(s is not None and not s.gap for s in got)
+    window = PROFILE_HZ * 2 * LINE_PAUSE_S  # samples, at least
+    rqs = [s.cpus[busy].rq for s in got]
+    assert all(rq >= k * (1 - 3 / window) for rq in rqs), rqs
 
 
 def test_pinned_busy_loops_lead_the_most_delayed_tasks():

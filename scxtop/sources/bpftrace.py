@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import psutil
 
@@ -68,6 +68,38 @@ def bpf_unavailable_reason() -> str | None:
 
 def _per_cpu(entries: tuple[MapEntry, ...]) -> dict[int, float]:
     return {k: v for k, v in by_int_key(entries).items() if isinstance(v, int | float)}
+
+
+@dataclass(frozen=True, slots=True)
+class RunqueueSums:
+    """runqueue.bt's @rq[cpu, field] for one report: per CPU, the sums and the sample count."""
+
+    rq: dict[int, int]
+    scx: dict[int, int]
+    samples: dict[int, int]
+
+
+RQ_SUMS, RQ_SAMPLES = 0, 1
+"""The fields of @rq: sum(rq->nr_running + (rq->scx.nr_running << 32)), sum(1)."""
+_LOW32, _U64 = (1 << 32) - 1, (1 << 64) - 1
+
+
+def _runqueue(entries: tuple[MapEntry, ...]) -> RunqueueSums:
+    """@rq split into its fields; the sums field holds rq->scx.nr_running's in its high 32 bits."""
+    out = RunqueueSums({}, {}, {})
+    for e in entries:
+        try:
+            cpu, field = (int(x) for x in e.key_fields(2))
+        except ValueError:
+            continue
+        if not isinstance(e.value, int) or isinstance(e.value, bool):
+            continue
+        value = e.value & _U64  # 0.17 prints sums as signed 64-bit integers
+        if field == RQ_SUMS:
+            out.rq[cpu], out.scx[cpu] = value & _LOW32, value >> 32
+        elif field == RQ_SAMPLES:
+            out.samples[cpu] = value
+    return out
 
 
 def _pairs(entries: tuple[MapEntry, ...]) -> tuple[MigrationPair, ...]:
@@ -235,24 +267,23 @@ class BpftraceSource:
         self.close()
 
     def _cpus(self, tick: Tick, duration_s: float, mig: tuple[MigrationPair, ...]) -> tuple[CpuStats, ...]:
-        rq_sum, rq_n = _per_cpu(tick.entries("@rq_sum")), _per_cpu(tick.entries("@rq_samples"))
+        runqueue = _runqueue(tick.entries("@rq"))
         rq_max = _per_cpu(tick.entries("@rq_max"))
         csw = self._switch_deltas(_per_cpu(tick.entries("@switches")))
-        rq_scx = _per_cpu(tick.entries("@rq_scx_sum"))
         # The 99 Hz timer skips an idle CPU (NOHZ), so an idle CPU has fewer samples: those it
-        # missed were 0. Every CPU shares one window (print and clear run once for all), so the
-        # busiest CPU's count is that window; with no busy CPU, fall back to the tick's length.
-        window = max(rq_n.values(), default=0) or PROFILE_HZ * duration_s
+        # missed were 0. Every CPU shares one window (one print and one clear of @rq for all),
+        # so the busiest CPU's count is that window; with no busy CPU, the tick's length.
+        window = max(runqueue.samples.values(), default=0) or PROFILE_HZ * duration_s
         times = psutil.cpu_times(percpu=True)
         before, self._cpu_times = self._cpu_times, times
         cpus = []
         for cpu in range(self.ncpu):
-            samples = max(rq_n.get(cpu, 0), window, 1)
+            samples = max(runqueue.samples.get(cpu, 0), window, 1)
             cpus.append(CpuStats(
                 cpu=cpu,
-                rq=rq_sum.get(cpu, 0) / samples,
+                rq=runqueue.rq.get(cpu, 0) / samples,
                 rq_max=int(rq_max.get(cpu, 0)),
-                rq_scx=rq_scx.get(cpu, 0) / samples if self.has_scx else None,
+                rq_scx=runqueue.scx.get(cpu, 0) / samples if self.has_scx else None,
                 util=busy_percent(before[cpu], times[cpu]) if cpu < min(len(before), len(times)) else None,
                 freq_mhz=read_freq_mhz(cpu),
                 csw=csw.get(cpu),
