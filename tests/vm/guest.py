@@ -182,7 +182,7 @@ def case_bpftrace(out: Path) -> dict:
         "src = BpftraceSource(interval_s=1.0)\n"
         "rows, busy = [], None\n"
         "for sample in src.samples():\n"
-        "    rows.append({'cpus': [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus],\n"
+        "    rows.append({'cpus': [[c.cpu, c.rq, c.rq_scx] for c in sample.cpus], 'gap': sample.gap,\n"
         "                 't': time.monotonic() - t0, 'scx': [sample.scx.state, sample.scx.ops]})\n"
         "    if busy is None:  # started late so that bpftrace's slow start under emulation is not slower\n"
         "        busy = subprocess.Popen(['/usr/bin/python3', '-c', 'while True: pass'])\n"

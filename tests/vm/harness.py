@@ -170,13 +170,21 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+VM_WENT_DOWN = 255
+"""vng's status when the guest wrote none: the VM went down under the script (qemu or the guest
+kernel died). Our guest scripts exit 0, 1 (a bug of theirs) or 75 (share not writable)."""
+
+
 def boot_failed(run: GuestRun) -> bool:
     """The machinery failed, not the test: qemu died (TCG's `iotlb_to_section` assertion, seen
-    once in ~10 boots here), or the results share did not mount (vng falls back from virtiofs
-    to 9p when virtiofsd is slow to start on a busy host)."""
+    once in ~10 boots here), the VM went down mid-run with no status (once in a loaded run,
+    between two cases), or the results share did not mount (vng falls back from virtiofs to 9p
+    when virtiofsd is slow to start on a busy host). The console is in `run.output` (vng
+    --verbose), so what the kernel last said is kept with each failure."""
     if run.returncode in (0, None):
         return False
-    return "qemu-system-x86_64:" in run.output or "guest: share not writable" in run.output
+    return (run.returncode == VM_WENT_DOWN or "qemu-system-x86_64:" in run.output
+            or "guest: share not writable" in run.output)
 
 
 def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path,
@@ -186,7 +194,7 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
     or on `root` (another userland) with the checkout read-only at `guest_repo`; `rwdir` is
     writable in the guest, at `guest_rwdir` if given."""
     rwdir.mkdir(parents=True, exist_ok=True)
-    argv = [env["VNG"], "--run", env["VMLINUZ"]]
+    argv = [env["VNG"], "--run", env["VMLINUZ"], "--verbose"]  # the console: what a dying kernel said
     if root is not None:
         argv += ["--root", str(root)]
     argv += ["--disable-kvm", "--memory", "2G", "--cpus", "2",
@@ -230,9 +238,10 @@ def collect(boot: Callable[[], GuestRun], out: Path, results_name: str = "result
             shutil.rmtree(out)
         run = boot()
         results_file = out / results_name
-        if results_file.exists() or not boot_failed(run):
+        if not boot_failed(run):
             break
-        crashes.append(run.output[-500:])
+        crashes.append(f"rc {run.returncode} after {run.seconds:.0f}s: {run.output[-1500:]}")
+        print(f"guest machinery failed (rc {run.returncode}), booting again:\n{run.output[-1500:]}")
     assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
     results = json.loads(results_file.read_text())
     results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
