@@ -62,6 +62,23 @@ def test_unseen_values_are_none_and_said_in_limitations():
         assert any("context switches" in note for note in sample.limitations)
 
 
+def test_a_sample_reports_the_time_its_counters_cover_not_the_interval_asked_for():
+    """A stalled machine (or reader) stretches an interval: counts over 1.5 s reported as 0.2 s
+    made the compare table's csw/s several times too high in a starved guest."""
+    source = ProcfsSource(interval_s=0.2)
+    try:
+        samples = source.samples()
+        first = next(samples)
+        time.sleep(1.5)  # nothing reads the counters meanwhile: the next delta spans the pause
+        stretched = next(samples)
+        normal = next(samples)
+    finally:
+        source.close()
+    assert first.interval_s >= 0.2 and normal.interval_s >= 0.2
+    assert stretched.interval_s >= 1.5 + 0.2, stretched.interval_s
+    assert source.interval_s == 0.2  # what was asked for is unchanged
+
+
 def test_per_cpu_switches_from_schedstat_where_the_kernel_has_it(tmp_path: Path):
     assert read_schedstat(FIXTURES / "schedstat") == {0: 2206735, 1: 1976534}
     assert read_schedstat(tmp_path / "absent") is None

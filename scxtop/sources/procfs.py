@@ -88,6 +88,7 @@ class ProcfsSource:
         ncpu = psutil.cpu_count() or 1
         times = psutil.cpu_times(percpu=True)
         switches = read_schedstat(self._schedstat)
+        read_at = time.monotonic()
         self._scan()
         try:
             while True:
@@ -102,6 +103,10 @@ class ProcfsSource:
                     seen.update((t.tid, t) for t in runnable)
                 now_times = psutil.cpu_times(percpu=True)
                 now_switches = read_schedstat(self._schedstat)
+                # The time the counters' deltas cover, not the interval asked for: a stalled
+                # machine (or a slow reader of samples) stretches it, and csw/s must not grow.
+                now_at = time.monotonic()
+                covered, read_at = now_at - read_at, now_at
                 cpus = tuple(
                     CpuStats(
                         cpu=cpu,
@@ -123,7 +128,7 @@ class ProcfsSource:
                 yield Sample(
                     time=time.time(),
                     elapsed_s=self._pacer.elapsed(),
-                    interval_s=interval,
+                    interval_s=covered,
                     source=self.name,
                     cpus=cpus,
                     delayed_tasks=delayed,
