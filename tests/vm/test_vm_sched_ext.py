@@ -290,18 +290,33 @@ def test_switches_by_another_scxtop_process_are_marked_ours(guest):
 
 
 # --- the dashboard in the guest -------------------------------------------------------------------
+DASHBOARD_CYCLE = ("scx_flatcg", "scx_sdt", "scx_simple", "scx_tgate", "default")
+"""What `n` steps through in the guest (harness.DASHBOARD_SCHEDULERS, then default)."""
+
+
+def ejected(step: dict) -> list:
+    """Ejections by the kernel's watchdog during a step: a starved emulated guest can miss its
+    30 s limit under any scheduler, and the test must not call that scxtop's failure."""
+    return [e for e in step["new_events"] if e[0] == "ejected"]
+
+
 def test_n_in_the_dashboard_cycles_through_upstream_schedulers(guest):
     dash = case(guest, "dashboard")
     assert dash["rc"] == 0, dash["stderr"]
     steps = dash["steps"]
-    assert [tuple(s["state"][:2]) for s in steps] == [
-        ("enabled", "flatcg"), ("enabled", "sdt"), ("enabled", "simple"), ("enabled", "tgate"),
-        ("disabled", None)], steps
+    assert [s["target"] for s in steps][-1] == "default", steps
+    assert "scx_tgate" in [s["target"] for s in steps], steps
     for step in steps:
-        assert step["state"][2] == step["seq_before"] + (1 if step["state"][1] else 0), step
-        timeline = [tuple(e) for e in step["timeline"]]
-        assert timeline and all(by_us for _kind, _ops, by_us, _detail in timeline), timeline
-    print("dashboard switch times (s): " + ", ".join(f"{s['seconds']:.1f}" for s in steps))
+        # `n` goes to the one after what ran when it was pressed (after default: the first)
+        running = [name for name in DASHBOARD_CYCLE if UPSTREAM_OPS.get(name, name[4:]) == step["from"]]
+        expected = DASHBOARD_CYCLE[(DASHBOARD_CYCLE.index(running[0]) + 1) if running else 0]
+        assert step["target"] == expected, step
+        ops = None if expected == "default" else UPSTREAM_OPS.get(expected, expected[4:])
+        assert step["state"][:2] == (["enabled", ops] if ops else ["disabled", None]), step
+        assert step["state"][2] == step["seq_before"] + (1 if ops else 0), step
+        assert all(by_us for kind, _ops, by_us, _detail in step["new_events"] if kind != "ejected"), step
+    print("dashboard switch times (s): " + ", ".join(f"{s['target']} {s['seconds']:.1f}" for s in steps)
+          + "; ejected by the watchdog: " + str([e for s in steps for e in ejected(s)]))
 
 
 def test_the_dashboard_allows_one_switch_at_a_time(guest):
@@ -318,6 +333,7 @@ def test_the_dashboard_allows_one_switch_at_a_time(guest):
 
 
 def test_the_dashboard_shows_the_running_schedulers_output(guest):
-    steps = case(guest, "dashboard")["steps"]
-    for step in steps[:-1]:
+    steps = [s for s in case(guest, "dashboard")["steps"] if s["target"] != "default" and not ejected(s)]
+    assert steps
+    for step in steps:
         assert step["output_shown"], f"{step['state'][1]}: {step.get('output')} not in\n{step['panel']}"
