@@ -218,14 +218,15 @@ def test_pinned_busy_loops_lead_the_most_delayed_tasks():
     """Four spinners sharing one CPU each wait about 3/4 of the time on its runqueue (taskstats).
 
     At nice 19 they wait nearly all the time even beside other load, so they lead the list on a
-    busy machine too."""
+    busy machine too. The kernel credits a wait when the task next runs, and beside heavy load a
+    nice-19 spinner can go a whole interval without running: its wait then shows in a later
+    sample, so the spinners are looked for across the samples, not in one."""
     busy = (os.cpu_count() or 1) - 1
-    pids, samples = samples_under(lambda: pinned_busy_loops(busy, 4, nice=19))
-    best = max(samples, key=lambda s: len({t.pid for t in s.delayed_tasks or ()} & set(pids)))
-    mine = [t for t in best.delayed_tasks if t.pid in pids]
-    assert len(mine) >= 3, best.delayed_tasks
-    assert all(t.delay_ns > 100_000_000 and t.cpu == busy for t in mine), mine
-    assert best.delayed_tasks[0].pid in pids
+    pids, samples = samples_under(lambda: pinned_busy_loops(busy, 4, nice=19), count=5)
+    mine = {t.pid: t for s in samples for t in s.delayed_tasks or () if t.pid in pids}
+    assert len(mine) >= 3, [s.delayed_tasks for s in samples]
+    assert all(t.delay_ns > 100_000_000 and t.cpu == busy for t in mine.values()), mine
+    assert any(s.delayed_tasks and s.delayed_tasks[0].pid in pids for s in samples), samples
 
 
 def test_flipping_task_migrates_both_ways_and_leads_the_migrators():
