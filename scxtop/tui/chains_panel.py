@@ -59,9 +59,12 @@ class ChainsPanel(Tree[None]):
         super().__init__("chains", id=id)
         self.show_root = False
         self._shown: tuple[Chain, ...] | str | None = "nothing yet"
+        self._subtitle: Text | None = None
 
     def show(self, sample: Sample) -> None:
-        self.border_subtitle = _ended_summary(sample)
+        subtitle = _ended_summary(sample)
+        if subtitle != self._subtitle:  # setting a subtitle repaints the whole tree: only on a change
+            self._subtitle = self.border_subtitle = subtitle
         chains = sample.chains
         if chains == self._shown:
             return
