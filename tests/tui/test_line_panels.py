@@ -1,0 +1,80 @@
+"""The Line-API panels repaint only the lines that changed: what is on screen must still follow
+every new sample (values, order, row count), and the tasks cursor must stay on its task."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from synthetic import sample
+from test_app import SIZE, lines
+from tui_helpers import wait_for
+
+from scxtop.kernel.topology import synthetic_topology
+from scxtop.model import TaskDelay
+from scxtop.tui.app import ScxtopApp
+from scxtop.tui.cpu_panel import CpuPanel
+from scxtop.tui.playback import Playback
+from scxtop.tui.tasks_panel import TasksPanel
+
+
+def _task(pid: int, comm: str, delay_ms: int) -> TaskDelay:
+    return TaskDelay(pid, comm, 0, "SCHED_OTHER", 0, delay_ms * 1_000_000, delay_ms * 10_000_000)
+
+
+def _replay(items) -> ScxtopApp:
+    return ScxtopApp(playback=Playback(items, "fixed.jsonl"), topology=synthetic_topology(4))
+
+
+def _task_lines(panel: TasksPanel) -> list[str]:
+    return [line for line in lines(panel) if any(c.isdigit() for c in line[:8])]
+
+
+async def test_tasks_follow_each_sample_and_the_cursor_stays_on_its_task():
+    first = replace(sample(0), delayed_tasks=(_task(11, "alpha", 30), _task(12, "beta", 20),
+                                              _task(13, "gamma", 10)))
+    second = replace(sample(1), delayed_tasks=(_task(13, "gamma", 50), _task(11, "alpha", 30),
+                                               _task(12, "beta", 25)))
+    third = replace(sample(2), delayed_tasks=(_task(12, "beta", 5), _task(14, "[b]delta", 1)))
+    app = _replay([first, second, third])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")  # paused on the first sample
+        app._replay_jump(0)
+        panel = app.query_one(TasksPanel)
+        panel.focus()
+        await wait_for(pilot, lambda: panel.row_count == 3)
+        await pilot.press("down")
+        assert panel.cursor_row == 1 and panel.pids[panel.cursor_row] == 12
+        assert [line.split()[1] for line in _task_lines(panel)] == ["11", "12", "13"]
+
+        await pilot.press("full_stop")  # the next sample: new order, new values
+        await wait_for(pilot, lambda: panel.get_row_at(0)[1] == "gamma" and not app._dirty)
+        shown = _task_lines(panel)
+        assert [line.split()[1] for line in shown] == ["13", "11", "12"]
+        assert "50.00" in shown[0] and "25.00" in shown[2]
+        assert panel.pids[panel.cursor_row] == 12  # the cursor moved with beta
+
+        await pilot.press("full_stop")  # fewer rows, one of them new (and named like markup)
+        await wait_for(pilot, lambda: panel.row_count == 2 and not app._dirty)
+        shown = _task_lines(panel)
+        assert [line.split()[1] for line in shown] == ["12", "14"]
+        assert "[b]delta" in shown[1]
+        assert panel.get_cell("14", "comm") == "[b]delta"
+        assert panel.pids[panel.cursor_row] == 12
+        await pilot.press("down", "down", "up")
+        assert panel.cursor_row == 0
+
+
+async def test_cpu_rows_show_the_new_sample_when_only_their_values_change():
+    # samples 0 and 3 have the same runqueues (the same bar scale): only the changed rows repaint
+    app = _replay([sample(0), sample(3)])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        app._replay_jump(0)
+        panel = app.query_one(CpuPanel)
+        await wait_for(pilot, lambda: not app._dirty)
+        assert "1000" in next(line for line in lines(panel) if "cpu0 " in line)
+        await pilot.press("full_stop")
+        await wait_for(pilot, lambda: app.playback.index == 1 and not app._dirty)
+        for cpu in range(4):
+            row = next(line for line in lines(panel) if f"cpu{cpu} " in line)
+            assert str(1000 * (cpu + 1) + 3) in row
