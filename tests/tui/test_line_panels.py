@@ -78,3 +78,28 @@ async def test_cpu_rows_show_the_new_sample_when_only_their_values_change():
         for cpu in range(4):
             row = next(line for line in lines(panel) if f"cpu{cpu} " in line)
             assert str(1000 * (cpu + 1) + 3) in row
+
+
+async def test_chains_relabel_in_place_when_only_the_wait_times_grow():
+    from synthetic import edges
+
+    from scxtop.chains import build_chains
+    from scxtop.tui.chains_panel import ChainsPanel
+
+    longer = tuple(replace(e, wait_ns=e.wait_ns * 2) for e in edges())
+    second = replace(sample(1), blocked=longer, chains=build_chains(longer))
+    app = _replay([sample(0), second])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        app._replay_jump(0)
+        panel = app.query_one(ChainsPanel)
+        await wait_for(pilot, lambda: not app._dirty)
+        assert "dead-a[5001] prio 120 · waits 2.00 s" in "\n".join(lines(panel))
+        nodes = list(panel.root.children)
+        await pilot.press("full_stop")
+        await wait_for(pilot, lambda: app.playback.index == 1 and not app._dirty)
+        shown = "\n".join(lines(panel))
+        assert "dead-a[5001] prio 120 · waits 4.00 s" in shown and "waits 2.00 s" not in shown
+        assert "waits 4.20 s" in shown
+        assert any("waits 7.0 ms" in str(node.label) for node in panel.root.children[0].children[0].children)
+        assert list(panel.root.children) == nodes  # the same nodes, new labels
