@@ -7,7 +7,10 @@ drawn in the error colour so they stand out.
 
 from __future__ import annotations
 
+from typing import Self
+
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -111,6 +114,28 @@ class ChainsPanel(Tree[None]):
             self._add(self.root, tree, inverted, preempted, is_root=True)
         self._shape = shape
         self.root.expand_all()
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        """A Tree asks for a layout of the whole screen whenever its nodes change, and again when
+        its lines give it a new virtual size. This panel's size comes from the CSS, never from its
+        lines, so a layout is kept only when a scrollbar has to come or go; otherwise the
+        scrollbars are told the new virtual size and the panel is only repainted."""
+        if layout and self.is_mounted and not self._scrollbars_change():
+            layout = False
+            if self.show_vertical_scrollbar:  # (asking for a hidden one would create it)
+                self.vertical_scrollbar.window_virtual_size = self.virtual_size.height
+            if self.show_horizontal_scrollbar:
+                self.horizontal_scrollbar.window_virtual_size = self.virtual_size.width
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _scrollbars_change(self) -> bool:
+        """Whether the virtual size now needs a scrollbar that is not shown, or no longer needs
+        one that is (measured against the room the current scrollbars leave)."""
+        room = self.scrollable_content_region.size
+        virtual = self.virtual_size
+        return ((virtual.height > room.height) != self.show_vertical_scrollbar
+                or (virtual.width > room.width) != self.show_horizontal_scrollbar)
 
     def _rebuild(self) -> None:
         self.clear()

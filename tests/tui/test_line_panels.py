@@ -103,3 +103,36 @@ async def test_chains_relabel_in_place_when_only_the_wait_times_grow():
         assert "waits 4.20 s" in shown
         assert any("waits 7.0 ms" in str(node.label) for node in panel.root.children[0].children[0].children)
         assert list(panel.root.children) == nodes  # the same nodes, new labels
+
+
+async def test_scrollbars_come_and_go_with_the_number_of_lines():
+    """The chains and tasks panels skip Textual's layouts when their line count changes; they
+    must still ask for one when a scrollbar has to appear or go."""
+    from scxtop.chains import build_chains
+    from scxtop.model import BlockedEdge, OwnerState, TaskRef
+    from scxtop.tui.chains_panel import ChainsPanel
+
+    many = tuple(BlockedEdge(TaskRef(100 + i, f"w{i}", 120), 0x1000 + i, TaskRef(500 + i, f"o{i}", 120),
+                             OwnerState.RUNNING, 0, 1_000_000) for i in range(40))
+    tasks = tuple(_task(100 + i, f"t{i}", 50 - i) for i in range(40))
+    chained = {"blocked": many, "chains": build_chains(many)}
+    steps = [  # one panel changes at a time: a layout for one would fix the other's scrollbars
+        ({"blocked": (), "chains": (), "delayed_tasks": tasks[:2]}, False, False),
+        ({**chained, "delayed_tasks": tasks[:2]}, True, False),
+        ({**chained, "delayed_tasks": tasks}, True, True),
+        ({**chained, "delayed_tasks": tasks[:2]}, True, False),
+        ({"blocked": (), "chains": (), "delayed_tasks": tasks[:2]}, False, False),
+    ]
+    app = _replay([replace(sample(i), **fields) for i, (fields, _, _) in enumerate(steps)])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        app._replay_jump(0)
+        chains, table = app.query_one(ChainsPanel), app.query_one(TasksPanel)
+        for i, (_, chains_bar, tasks_bar) in enumerate(steps):
+            if i:
+                await pilot.press("full_stop")
+            await wait_for(pilot, lambda i=i: app.playback.index == i and not app._dirty)
+            assert chains.show_vertical_scrollbar is chains_bar, i
+            assert table.show_vertical_scrollbar is tasks_bar, i
+            assert (chains.max_scroll_y > 0) is chains_bar and (table.max_scroll_y > 0) is tasks_bar
+        assert "t1" in "\n".join(lines(table)) and "t2 " not in "\n".join(lines(table))
