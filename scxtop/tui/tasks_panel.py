@@ -1,11 +1,12 @@
 """The Tasks panel: the tasks that waited longest on a runqueue in the last interval.
 
 Drawn with the Line API (a `ScrollView`, like the CPU panel): a header line that stays on top and
-one line per task below it, at most MAX_ROWS. A new sample redraws only the lines whose cells
-changed, and each line's strip is cached by its cells, so a refresh where nothing moved costs
-nothing and one where a task moved costs that line (a `DataTable` re-rendered every visible row
-after any cell update, and re-laid out the screen when its rows were replaced). The cursor stays
-on the same task when the list is re-sorted under it.
+one line per task below it, at most MAX_ROWS. A new sample repaints only the lines whose cells
+changed (Textual keeps the others as drawn), so a refresh where nothing moved costs nothing and
+one where a task moved costs that line; a new number of tasks is a layout only when the scrollbar
+comes or goes. (A `DataTable` re-rendered every visible row after any cell update, and re-laid
+out the screen when its rows were replaced.) The cursor stays on the same task when the list is
+re-sorted under it.
 
 Task names are chosen by any local user: they are drawn as plain text (segments), never markup.
 """
@@ -175,7 +176,7 @@ class TasksPanel(ScrollView, can_focus=True):
         if old_pid in pids:  # the cursor follows its task when the order changes
             self.cursor_row = pids.index(old_pid)
         self.cursor_row = max(0, min(self.cursor_row, len(rows) - 1))
-        self._strips = {}  # only the strips of the rows on screen are kept
+        self._strips = {}  # built again, as the lines are drawn, for the new rows only
         if len(rows) != len(old_rows):
             self._resize_list(len(rows) + 1)
         changed = [i for i in range(max(len(rows), len(old_rows)))
