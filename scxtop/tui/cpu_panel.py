@@ -101,11 +101,18 @@ class CpuPanel(ScrollView, can_focus=True):
         self._grouped = False
         self._top = 2.0
         self._styles: dict[str, Style] = {}
+        self._columns_for: tuple[bool, int] = (False, 80)
+        self._frame: tuple[bool, int, float] | None = None
+        """What every line depends on (grouping, width, the bars' scale): when it changes, all redraw."""
+        self._titles = ("", "")
+        self._lines: dict[tuple[int, int, int], Strip] = {}
+        """Finished lines of the current rows by (row index, scroll x, width)."""
         self.virtual_size = Size(self._width(), 1)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles = {}
+        self._lines = {}
 
     def _style(self, name: str) -> Style:
         """A component style, looked up once per theme change instead of once per cell."""
@@ -119,19 +126,40 @@ class CpuPanel(ScrollView, can_focus=True):
         return sum(c.width + 1 for c in self.columns)
 
     def show(self, rows: Rows, grouping: Grouping, imbalance: Imbalance | None) -> None:
-        """Take new rows; only the visible lines are drawn again."""
+        """Take new rows; only the visible lines whose row changed are drawn again."""
+        old_rows, old_frame = self.rows, self._frame
         self.rows = rows
         self._grouped = grouping is not Grouping.CPU
-        self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)
+        width = self.scrollable_content_region.width
+        if (self._grouped, width) != self._columns_for:
+            self.columns = layout_columns(self._grouped, width)
+            self._columns_for = (self._grouped, width)
         self._top = max(2.0, rows.max_rq())
-        self.virtual_size = Size(self._width(), len(rows) + 1)
-        self.border_title = f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})"
-        self.border_subtitle = imbalance.describe() if imbalance else ""
+        self._frame = (self._grouped, width, self._top)
+        self._lines = {}
+        self.virtual_size = Size(self._width(), len(rows) + 1)  # a layout only when the count changes
+        self._set_titles(f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})",
+                         imbalance.describe() if imbalance else "")
         self.set_class(imbalance is not None, "-imbalanced")
-        self.refresh()
+        if self._frame != old_frame or len(rows) != len(old_rows):
+            self.refresh()  # new columns or a new bar scale: every line
+            return
+        top = round(self.scroll_offset.y)
+        for index in range(top, min(len(rows), top + self.scrollable_content_region.height - 1)):
+            if rows[index] != old_rows[index]:
+                self.refresh_line(index + 1)  # line 0 is the header
+
+    def _set_titles(self, title: str, subtitle: str) -> None:
+        """Setting a border title repaints the whole panel, so it is set only when it changed."""
+        if (title, subtitle) != self._titles:
+            self._titles = (title, subtitle)
+            self.border_title, self.border_subtitle = title, subtitle
 
     def on_resize(self) -> None:
         self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)
+        self._columns_for = (self._grouped, self.scrollable_content_region.width)
+        self._frame = None
+        self._lines = {}
         self.virtual_size = Size(self._width(), len(self.rows) + 1)
 
     def render_line(self, y: int) -> Strip:
@@ -143,7 +171,18 @@ class CpuPanel(ScrollView, can_focus=True):
             index = scroll_y + y - 1
             if index >= len(self.rows):
                 return Strip.blank(width, self._style("base"))
-            strip = self._row(self.rows[index])
+            key = (index, scroll_x, width)
+            line = self._lines.get(key)
+            if line is None:
+                row = self.rows[index]
+                used = self._width()
+                if scroll_x == 0 and used <= width:  # the usual case: padded as built, no crop
+                    line = self._row(row, width - used)
+                else:
+                    line = self._row(row, 0).crop(scroll_x, scroll_x + width).extend_cell_length(
+                        width, self._style("base"))
+                self._lines[key] = line
+            return line
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self._style("base"))
 
     def _header(self) -> Strip:
@@ -153,11 +192,25 @@ class CpuPanel(ScrollView, can_focus=True):
         )
         return Strip([Segment(text + " ", style)])
 
-    def _row(self, row: CpuRow) -> Strip:
+    def _row(self, row: CpuRow, pad: int) -> Strip:
+        """One row and `pad` blank cells after it, as few segments as its styles allow (neighbours
+        of one style are merged: Textual handles every segment again for the border, the
+        background and the compositor)."""
         base = self._style("base")
         na = self._style("cpu-panel--na")
         hot = self._style("cpu-panel--hot")
         segments: list[Segment] = []
+        run: list[str] = []
+        run_style = base
+
+        def add(text: str, style: Style) -> None:
+            nonlocal run_style
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run.clear()
+            run_style = style
+            run.append(text)
+
         for column in self.columns:
             style: Style = base
             if column.kind is Kind.BAR:
@@ -178,6 +231,8 @@ class CpuPanel(ScrollView, can_focus=True):
                 if len(text) > column.width:
                     text = text[: column.width - 1] + "…"
                 text = text.rjust(column.width) if column.right else text.ljust(column.width)
-            segments.append(Segment(text, style))
-            segments.append(Segment(" ", base))
-        return Strip(segments)
+            add(text, style)
+            add(" ", base)
+        add(" " * pad, base)
+        segments.append(Segment("".join(run), run_style))
+        return Strip(segments, self._width() + pad)

@@ -1,15 +1,18 @@
 """The wakeup-latency panel: runqlat's log2 histogram as horizontal bars, the last interval beside
 everything since start, with the buckets holding p50, p99 and the maximum marked.
 
-Redrawn only when the chart data changed; a short panel keeps the busiest buckets, a narrow one
+Drawn with the Line API: the lines are built once per new chart data (or size), and only the
+lines that differ from what is on screen are repainted. A short panel keeps the busiest buckets, a narrow one
 drops the since-start bars. Colours are the theme's (component classes), so light, dark and
 NO_COLOR all read: the bars are block characters, the marks are words.
 """
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from scxtop.model import LatencyHistogram
@@ -47,59 +50,93 @@ class LatencyPanel(Widget):
         self.total: LatencyHistogram | None = None
         self.source = ""
         self._version = -1
+        self._subtitle = ""
+        self._strips: list[Strip] = []
+        self._built_for: tuple[int, int, int] = (-1, -1, -1)
+        self._styles: dict[str, Style] = {}
 
     def show(self, last: LatencyHistogram | None, total: LatencyHistogram | None, source: str,
              version: int) -> None:
+        """Take the histograms; redraws only the lines that changed, and only when the data did."""
         if version == self._version:
             return
         self._version = version
         self.last, self.total, self.source = last, total, source
         since = summary(total)
-        self.border_title = "Wakeup latency"
-        self.border_subtitle = f"since start {since}" if since else ""
-        self.refresh()
+        subtitle = f"since start {since}" if since else ""
+        if subtitle != self._subtitle:  # setting it repaints the whole panel
+            self._subtitle = self.border_subtitle = subtitle
+        width, height = self.content_size
+        old = self._strips
+        self._build(width, height)
+        if len(old) != len(self._strips):
+            self.refresh()
+            return
+        for y, (before, after) in enumerate(zip(old, self._strips, strict=True)):
+            if before != after:
+                self.refresh(Region(0, y, width, 1))
 
-    def render(self) -> Text:
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+        self._built_for = (-1, -1, -1)
+
+    def _style(self, name: str) -> Style:
+        """The panel's style with a component's on top, looked up once per style change."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style
+            if name != "base":
+                style += self.get_component_rich_style(f"latency-panel--{name}")
+            self._styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.content_size
+        if (self._version, width, height) != self._built_for:
+            self._build(width, height)
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self._style("base"))
+
+    def _build(self, width: int, height: int) -> None:
+        self._built_for = (self._version, width, height)
+        self._strips = [Strip(line).crop(0, width).extend_cell_length(width, self._style("base"))
+                        for line in self._lines(width, height)]
+
+    def _lines(self, width: int, height: int) -> list[list[Segment]]:
+        """The panel's lines as segments: plain text from the data, styles from the theme."""
+        base = self._style("base")
         if self.last is None and self.total is None:
-            na = self.get_component_rich_style("latency-panel--na")
             what = f"n/a: the {self.source} source cannot see wakeup latency" if self.source else "waiting…"
-            return Text(what, style=na)
+            return [[Segment(what, self._style("na"))]]
         rows = histogram_rows(self.last, self.total)
         if not rows:
-            return Text("no wakeups yet", style=self.get_component_rich_style("latency-panel--na"))
-        width, height = self.content_size.width, self.content_size.height
+            return [[Segment("no wakeups yet", self._style("na"))]]
         marks_w = max((len(" ".join(r.marks)) for r in rows), default=0)
         room = width - LABEL - 1 - COUNT - 1 - (marks_w + 1 if marks_w else 0)
         both = room >= 2 * MIN_BAR + 1
         bar_w = max(1, (room - 1) // 2 if both else room)
-        text = Text(no_wrap=True, overflow="crop")
-        header = self.get_component_rich_style("latency-panel--header")
+        lines: list[list[Segment]] = []
         if height >= 3:
-            text.append("latency".ljust(LABEL) + " " + "last".rjust(COUNT) + " " + "interval".ljust(bar_w),
-                        style=header)
+            head = "latency".ljust(LABEL) + " " + "last".rjust(COUNT) + " " + "interval".ljust(bar_w)
             if both:
-                text.append(" " + "since start".ljust(bar_w), style=header)
-            text.append("\n")
+                head += " " + "since start".ljust(bar_w)
+            lines.append([Segment(head, self._style("header"))])
             height -= 1
-        shown = fit_rows(rows, height)
-        styles = {name: self.get_component_rich_style(f"latency-panel--{name}")
-                  for name in ("last", "total", "mark")}
         top_last = max((r.last for r in rows), default=0) or 1
         top_total = max((r.total for r in rows), default=0) or 1
-        for i, row in enumerate(shown):
-            self._row(text, row, bar_w, both, top_last, top_total, styles)
-            if i < len(shown) - 1:
-                text.append("\n")
-        return text
+        for row in fit_rows(rows, height):
+            lines.append(self._row(row, bar_w, both, top_last, top_total, base))
+        return lines
 
-    def _row(self, text: Text, row: HistRow, bar_w: int, both: bool, top_last: int, top_total: int,
-             styles: dict[str, Style]) -> None:
-        text.append(row.label.rjust(LABEL) + " ")
+    def _row(self, row: HistRow, bar_w: int, both: bool, top_last: int, top_total: int,
+             base: Style) -> list[Segment]:
         count = rate(row.last) or "0"
-        text.append(" " * (COUNT - len(count)) + count + " ")
-        text.append(bar(row.last, bar_w, top_last), style=styles["last"])
+        segments = [Segment(row.label.rjust(LABEL) + " " + " " * (COUNT - len(count)) + count + " ", base),
+                    Segment(bar(row.last, bar_w, top_last), self._style("last"))]
         if both:
-            text.append(" ")
-            text.append(bar(row.total, bar_w, top_total), style=styles["total"])
+            segments += [Segment(" ", base), Segment(bar(row.total, bar_w, top_total), self._style("total"))]
         if row.marks:
-            text.append(" " + " ".join(row.marks), style=styles["mark"])
+            segments.append(Segment(" " + " ".join(row.marks), self._style("mark")))
+        return segments

@@ -38,13 +38,23 @@ class MigrationsPanel(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.sample: Sample | None = None
+        self._shown: tuple[object, ...] | None = None
+        self._title = ""
 
     def show(self, sample: Sample) -> None:
+        """Take the sample; repaints only when what the panel draws from it changed."""
         self.sample = sample
+        shown = (sample.migrations, sample.top_migrators, sample.interval_s,
+                 tuple(c.cpu for c in sample.cpus), sample.source)
+        if shown == self._shown:
+            return
+        self._shown = shown
         total = sample.total_migrations
         per_s = "" if total is None else f" {rate(total / (sample.interval_s or 1))}/s"
-        self.border_title = f"Migrations{per_s}"
-        self.refresh()
+        if f"Migrations{per_s}" != self._title:  # a new title repaints the panel by itself
+            self._title = self.border_title = f"Migrations{per_s}"
+        else:
+            self.refresh()
 
     def render(self) -> Text:
         sample = self.sample

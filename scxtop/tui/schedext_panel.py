@@ -43,6 +43,7 @@ class SchedExtPanel(Widget):
         self.output: Sequence[str] = ()
         self.rates: tuple[EventRate, ...] | None = None
         self.bypass: bool | None = None
+        self._laid_out_height = -1
 
     def show(self, state: SchedExtState, events: Sequence[SchedExtEvent], progress: Sequence[str],
              switching: str | None = None, output: Sequence[str] = (),
@@ -55,7 +56,18 @@ class SchedExtPanel(Widget):
             return  # unchanged: no repaint, and above all no re-layout
         (self.state, self.events, self.progress, self.switching, self.output, self.rates,
          self.bypass) = shown
-        self.refresh(layout=True)  # the panel's height follows its lines
+        # The panel's height follows its lines (height: auto), so a new number of lines needs a
+        # layout; new values in the same lines (the event rates, every interval) only a repaint.
+        height = self._height()
+        self.refresh(layout=height != self._laid_out_height)
+        self._laid_out_height = height
+
+    def _height(self) -> int:
+        """Lines the panel's text takes at its current width, wrapped as Textual will wrap it."""
+        width = self.content_size.width
+        if width <= 0:
+            return -1  # not laid out yet: the first layout measures it
+        return len(self.render().wrap(self.app.console, width))
 
     def render(self) -> Text:
         state = self.state
