@@ -263,16 +263,17 @@ class TasksPanel(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        if y == 0:  # the header's background runs the full width, as DataTable's did
-            header = self._strip(tuple(label for label, _ in COLUMNS), "header")
-            return header.crop(scroll_x, scroll_x + width).extend_cell_length(width, self._style("header"))
+        if y == 0:
+            cells, name = tuple(label for label, _ in COLUMNS), "header"
         else:
             index = scroll_y + y - 1
             if index >= len(self.rows):
                 return Strip.blank(width, self._style("base"))
             name = "cursor" if index == self.cursor_row else ("even-row" if index % 2 == 0 else "base")
-            strip = self._strip(self.rows[index], name)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self._style("base"))
+            cells = self.rows[index]
+        # every row's background (header, zebra, cursor) runs the full width, as DataTable's did
+        strip = self._strip(cells, name).crop(scroll_x, scroll_x + width)
+        return strip.extend_cell_length(width, self._style(name))
 
     def _strip(self, cells: Cells, name: str) -> Strip:
         key = (cells, name)
