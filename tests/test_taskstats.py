@@ -47,18 +47,20 @@ def test_contending_loops_lead_the_most_delayed_list(use_taskstats: bool):
     try:
         with pinned_busy_loops(cpu, 3, nice=19) as pids:  # they lead beside other load too
             tops = []
-            for _ in range(4):
-                time.sleep(0.3)
+            for _ in range(6):
+                time.sleep(0.4)
                 tops.append(tracker.top(5))
     finally:
         tracker.close()
-    last = tops[-1]
-    ours = [d for d in last if d.pid in pids]
-    assert len(ours) >= 2, last
-    for d in ours:
+    # The kernel credits a wait when the task next runs: beside heavy load (seen at load 40) a
+    # nice-19 loop can go a whole round without running, so they are looked for in every round.
+    ours = {d.pid: d for top in tops for d in top if d.pid in pids}
+    assert len(ours) >= 2, tops
+    for d in ours.values():
         assert d.cpu == cpu and d.comm.startswith("python") and d.policy == "SCHED_OTHER" and d.nice == 19
         assert 0 < d.delay_ns <= d.total_delay_ns
-    assert [d.delay_ns for d in last] == sorted((d.delay_ns for d in last), reverse=True)
+    for top in tops:
+        assert [d.delay_ns for d in top] == sorted((d.delay_ns for d in top), reverse=True)
 
 
 def test_candidate_set_is_bounded():
