@@ -65,7 +65,7 @@ class Timers:
         Screen._refresh_layout = counted_layout  # type: ignore[method-assign]
 
 
-async def profile(nr_cpus: int, refreshes: int, top: int) -> None:
+async def profile(nr_cpus: int, refreshes: int, top: int, dump: str | None = None) -> None:
     timers = Timers()
     samples = [widen(s, nr_cpus) for s in load_recording(RECORDING).samples]
     app = ScxtopApp(playback=Playback(samples, RECORDING.name), topology=synthetic_topology(nr_cpus))
@@ -80,21 +80,23 @@ async def profile(nr_cpus: int, refreshes: int, top: int) -> None:
         for i in range(refreshes):
             await pilot.pause()
             timers.on = True
-            if top:
+            if top or dump:
                 profiler.enable()
             cpu_ms, _ = await _refresh(app, pilot, samples[(WARM_UP + i) % len(samples)])
-            if top:
+            if top or dump:
                 profiler.disable()
             timers.on = False
             total += cpu_ms
     per = total / refreshes
     widgets = sum(timers.seconds.values()) * 1000 / refreshes
-    print(f"{nr_cpus} CPUs, {refreshes} refreshes{' (under cProfile)' if top else ''}: "
+    print(f"{nr_cpus} CPUs, {refreshes} refreshes{' (under cProfile)' if top or dump else ''}: "
           f"{per:.2f} CPU ms a refresh, {timers.layouts} layouts")
     for name, seconds in timers.seconds.most_common():
         print(f"  {name:32} {seconds * 1000 / refreshes:7.2f} ms  {timers.calls[name] / refreshes:4.1f}x")
     print(f"  {'widgets together':32} {widgets:7.2f} ms")
     print(f"  {'the rest':32} {per - widgets:7.2f} ms  (compositor, messages, show(), bookkeeping)")
+    if dump:
+        profiler.dump_stats(dump)
     if top:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(top)
@@ -107,8 +109,9 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=30)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N",
                         help="also print the N costliest functions (cProfile)")
+    parser.add_argument("--dump", metavar="FILE", help="also save the cProfile stats to FILE (pstats)")
     args = parser.parse_args()
-    asyncio.run(profile(args.cpus, args.refreshes, args.cprofile))
+    asyncio.run(profile(args.cpus, args.refreshes, args.cprofile, args.dump))
 
 
 if __name__ == "__main__":
