@@ -6,8 +6,9 @@ The same refresh as `bench/dashboard_refresh.py` (a replayed recording widened t
 140x45): after a few warm-up refreshes, each widget's `render_lines` (what the compositor asks of
 it, border and background included) is timed in process CPU time, and the screen layouts that
 happened are counted (a layout re-renders every widget on screen). Printed per refresh: the total,
-each widget (with how often it was asked to render), and the remainder (compositor, messages,
-the panels' own `show()` and the benchmark's bookkeeping). `--cprofile N` adds the N costliest
+each widget (with how often it was asked to render), and the remainder (compositor, encoding the
+update for a terminal, messages, the panels' own `show()`, the pilot's idle wait and the
+benchmark's bookkeeping). `--cprofile N` adds the N costliest
 functions by own time and by cumulative time (the profiler slows everything about 2x).
 """
 
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from dashboard_refresh import RECORDING, SIZE, _refresh, widen
+from dashboard_refresh import RECORDING, SIZE, _encode_updates, _refresh, widen
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -69,6 +70,7 @@ async def profile(nr_cpus: int, refreshes: int, top: int, dump: str | None = Non
     timers = Timers()
     samples = [widen(s, nr_cpus) for s in load_recording(RECORDING).samples]
     app = ScxtopApp(playback=Playback(samples, RECORDING.name), topology=synthetic_topology(nr_cpus))
+    _encode_updates(app)  # as dashboard_refresh.py: a real terminal pays for the escape sequences
     profiler = cProfile.Profile()
     total = 0.0
     async with app.run_test(size=SIZE) as pilot:
@@ -94,7 +96,7 @@ async def profile(nr_cpus: int, refreshes: int, top: int, dump: str | None = Non
     for name, seconds in timers.seconds.most_common():
         print(f"  {name:32} {seconds * 1000 / refreshes:7.2f} ms  {timers.calls[name] / refreshes:4.1f}x")
     print(f"  {'widgets together':32} {widgets:7.2f} ms")
-    print(f"  {'the rest':32} {per - widgets:7.2f} ms  (compositor, messages, show(), bookkeeping)")
+    print(f"  {'the rest':32} {per - widgets:7.2f} ms  (compositor, encoding, messages, idle wait)")
     if dump:
         profiler.dump_stats(dump)
     if top:
