@@ -6,8 +6,9 @@ The same refresh as `bench/dashboard_refresh.py` (a replayed recording widened t
 140x45): after a few warm-up refreshes, each widget's `render_lines` (what the compositor asks of
 it, border and background included) is timed in process CPU time, and the screen layouts that
 happened are counted (a layout re-renders every widget on screen). Printed per refresh: the total,
-each widget (with how often it was asked to render), and the remainder (compositor, messages,
-the panels' own `show()` and the benchmark's bookkeeping). `--cprofile N` adds the N costliest
+each widget (with how often it was asked to render), and the remainder (compositor, encoding the
+update for a terminal, messages, the panels' own `show()`, the pilot's idle wait and the
+benchmark's bookkeeping). `--cprofile N` adds the N costliest
 functions by own time and by cumulative time (the profiler slows everything about 2x).
 """
 
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from dashboard_refresh import RECORDING, SIZE, _refresh, widen
+from dashboard_refresh import RECORDING, SIZE, _encode_updates, _refresh, widen
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -65,10 +66,11 @@ class Timers:
         Screen._refresh_layout = counted_layout  # type: ignore[method-assign]
 
 
-async def profile(nr_cpus: int, refreshes: int, top: int) -> None:
+async def profile(nr_cpus: int, refreshes: int, top: int, dump: str | None = None) -> None:
     timers = Timers()
     samples = [widen(s, nr_cpus) for s in load_recording(RECORDING).samples]
     app = ScxtopApp(playback=Playback(samples, RECORDING.name), topology=synthetic_topology(nr_cpus))
+    _encode_updates(app)  # as dashboard_refresh.py: a real terminal pays for the escape sequences
     profiler = cProfile.Profile()
     total = 0.0
     async with app.run_test(size=SIZE) as pilot:
@@ -80,21 +82,23 @@ async def profile(nr_cpus: int, refreshes: int, top: int) -> None:
         for i in range(refreshes):
             await pilot.pause()
             timers.on = True
-            if top:
+            if top or dump:
                 profiler.enable()
             cpu_ms, _ = await _refresh(app, pilot, samples[(WARM_UP + i) % len(samples)])
-            if top:
+            if top or dump:
                 profiler.disable()
             timers.on = False
             total += cpu_ms
     per = total / refreshes
     widgets = sum(timers.seconds.values()) * 1000 / refreshes
-    print(f"{nr_cpus} CPUs, {refreshes} refreshes{' (under cProfile)' if top else ''}: "
+    print(f"{nr_cpus} CPUs, {refreshes} refreshes{' (under cProfile)' if top or dump else ''}: "
           f"{per:.2f} CPU ms a refresh, {timers.layouts} layouts")
     for name, seconds in timers.seconds.most_common():
         print(f"  {name:32} {seconds * 1000 / refreshes:7.2f} ms  {timers.calls[name] / refreshes:4.1f}x")
     print(f"  {'widgets together':32} {widgets:7.2f} ms")
-    print(f"  {'the rest':32} {per - widgets:7.2f} ms  (compositor, messages, show(), bookkeeping)")
+    print(f"  {'the rest':32} {per - widgets:7.2f} ms  (compositor, encoding, messages, idle wait)")
+    if dump:
+        profiler.dump_stats(dump)
     if top:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(top)
@@ -107,8 +111,9 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=30)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N",
                         help="also print the N costliest functions (cProfile)")
+    parser.add_argument("--dump", metavar="FILE", help="also save the cProfile stats to FILE (pstats)")
     args = parser.parse_args()
-    asyncio.run(profile(args.cpus, args.refreshes, args.cprofile))
+    asyncio.run(profile(args.cpus, args.refreshes, args.cprofile, args.dump))
 
 
 if __name__ == "__main__":

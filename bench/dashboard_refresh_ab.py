@@ -8,7 +8,8 @@ from round to round; each measurement is `dashboard_refresh.py --child N` in a f
 with PYTHONPATH pointing at that checkout (checked before the run: the working directory must
 not shadow it). Printed: a Markdown table of the medians over the rounds of each measurement's
 median CPU ms per refresh, the ratio new / mean(old, old again) and the A/A ratio, and the load
-average seen. Progress goes to stderr.
+average seen; then the same table net of the pilot's idle wait (`net ms`, see dashboard_refresh.py:
+the harness's cost, measured in the same process). Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main() -> None:
     variants = [("old", _checked("old", args.old.resolve())), ("new", _checked("new", NEW)),
                 ("old again (A/A)", _checked("old", args.old.resolve()))]
     medians: dict[tuple[str, int], list[float]] = {(v, n): [] for v, _ in variants for n in args.cpus}
+    nets: dict[tuple[str, int], list[float]] = {(v, n): [] for v, _ in variants for n in args.cpus}
     loads: list[float] = []
     for round_ in range(args.rounds):
         shift = round_ % len(variants)
@@ -56,15 +58,18 @@ def main() -> None:
                                      text=True, check=True).stdout
                 row = json.loads(out.strip().splitlines()[-1])
                 medians[(name, cpus)].append(row["median_ms"])
+                nets[(name, cpus)].append(row["median_ms"] - row["idle_ms"])
                 print(f"round {round_} {name:16} {cpus:>5} CPUs {row['median_ms']:7.2f} ms "
                       f"(idle {row['idle_ms']:.2f}) load {loads[-1]:.2f}", file=sys.stderr, flush=True)
     print(f"load average (1 min) during the run: {min(loads):.2f}..{max(loads):.2f}")
-    print("| CPUs | old | new | old again (A/A) | new / mean(old, old again) | A/A: old again / old |")
-    print("|---|---|---|---|---|---|")
-    for cpus in args.cpus:
-        old, new, again = (statistics.median(medians[(v, cpus)]) for v, _ in variants)
-        print(f"| {cpus} | {old:.1f} | {new:.1f} | {again:.1f} | {new / ((old + again) / 2):.2f} | "
-              f"{again / old:.2f} |")
+    for title, table in (("CPU ms per refresh", medians), ("net of the pilot's idle wait", nets)):
+        print(f"\n{title}\n")
+        print("| CPUs | old | new | old again (A/A) | new / mean(old, old again) | A/A: old again / old |")
+        print("|---|---|---|---|---|---|")
+        for cpus in args.cpus:
+            old, new, again = (statistics.median(table[(v, cpus)]) for v, _ in variants)
+            print(f"| {cpus} | {old:.1f} | {new:.1f} | {again:.1f} | {new / ((old + again) / 2):.2f} | "
+                  f"{again / old:.2f} |")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -107,6 +107,8 @@ class CpuPanel(ScrollView, can_focus=True):
         self._titles = ("", "")
         self._lines: dict[tuple[int, int, int], Strip] = {}
         """Finished lines of the current rows by (row index, scroll x, width)."""
+        self._render_frame: tuple[int, int, int] | None = None
+        """(scroll x, scroll y, content width) while `render_lines` runs."""
         self.virtual_size = Size(self._width(), 1)
 
     def notify_style_update(self) -> None:
@@ -162,9 +164,22 @@ class CpuPanel(ScrollView, can_focus=True):
         self._lines = {}
         self.virtual_size = Size(self._width(), len(self.rows) + 1)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Look up the scroll offset and the content width once for the lines of this render, not
+        once per line (`scrollable_content_region` recomputes the region every time it is read)."""
+        self._render_frame = (*self.scroll_offset, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._render_frame = None
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        frame = self._render_frame
+        if frame is None:  # called on its own, outside render_lines
+            scroll_x, scroll_y = self.scroll_offset
+            width = self.scrollable_content_region.width
+        else:
+            scroll_x, scroll_y, width = frame
         if y == 0:
             strip = self._header()
         else:

@@ -6,9 +6,11 @@ Rates are per second so a change of interval does not change the picture.
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.color import Color
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from scxtop.model import Sample
@@ -24,13 +26,11 @@ def heatmap_fits(nr_cpus: int, width: int, height: int) -> bool:
     return LABEL + CELL * nr_cpus <= width and nr_cpus + 2 + MIGRATORS + 1 <= height
 
 
-def _right(text: Text, value: str, width: int, style: str) -> None:
-    """Right-align with unstyled padding (SVG renderers collapse styled leading blanks)."""
-    text.append(" " * max(0, width - len(value)))
-    text.append(value, style=style)
-
-
 class MigrationsPanel(Widget):
+    """Drawn with the Line API: the lines are built as segments when the sample changes, and only
+    the lines that differ from the ones on screen are repainted (a Rich `Text` was re-rendered
+    whole, and wrapped, on every change)."""
+
     DEFAULT_CSS = """
     MigrationsPanel { height: 1fr; }
     """
@@ -40,9 +40,13 @@ class MigrationsPanel(Widget):
         self.sample: Sample | None = None
         self._shown: tuple[object, ...] | None = None
         self._title = ""
+        self._strips: list[Strip] = []
+        self._built_for: tuple[object, ...] | None = None
+        self._styles: dict[str, Style] = {}
+        self._heat: tuple[Color, Color] | None = None
 
     def show(self, sample: Sample) -> None:
-        """Take the sample; repaints only when what the panel draws from it changed."""
+        """Take the sample; repaints only the lines that changed, and only when the data did."""
         self.sample = sample
         shown = (sample.migrations, sample.top_migrators, sample.interval_s,
                  tuple(c.cpu for c in sample.cpus), sample.source)
@@ -51,69 +55,127 @@ class MigrationsPanel(Widget):
         self._shown = shown
         total = sample.total_migrations
         per_s = "" if total is None else f" {rate(total / (sample.interval_s or 1))}/s"
+        old = self._strips
+        self._build()
         if f"Migrations{per_s}" != self._title:  # a new title repaints the panel by itself
             self._title = self.border_title = f"Migrations{per_s}"
-        else:
+            return
+        if len(old) != len(self._strips):
             self.refresh()
+            return
+        width = self.content_size.width
+        for y, (before, after) in enumerate(zip(old, self._strips, strict=True)):
+            if before != after:
+                self.refresh(Region(0, y, width, 1))
 
-    def render(self) -> Text:
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+        self._heat = None
+        self._built_for = None
+
+    def _style(self, name: str) -> Style:
+        """The panel's style, bold or italic on top, looked up once per style change."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style
+            if name == "bold":
+                style += Style(bold=True)
+            elif name == "italic":
+                style += Style(italic=True)
+            self._styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width, _ = self.content_size
+        if self._key() != self._built_for:
+            self._build()
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self._style("base"))
+
+    def _key(self) -> tuple[object, ...]:
+        return (self._shown, self.size, self.content_size)
+
+    def _build(self) -> None:
+        self._built_for = self._key()
+        width, _ = self.content_size
+        base = self._style("base")
+        self._strips = [Strip(line).crop(0, width).extend_cell_length(width, base) for line in self._lines()]
+
+    def _lines(self) -> list[list[Segment]]:
+        """The panel's lines as segments: plain text from the data, styles from the theme."""
         sample = self.sample
         if sample is None:
-            return Text("waiting for the first sample…", style="italic")
+            return [[Segment("waiting for the first sample…", self._style("italic"))]]
         if sample.migrations is None:
-            return Text(f"n/a: the {sample.source} source cannot see migrations", style="italic")
+            what = f"n/a: the {sample.source} source cannot see migrations"
+            return [[Segment(what, self._style("italic"))]]
         nr_cpus = len(sample.cpus)
-        text = Text()
         if heatmap_fits(nr_cpus, self.size.width, self.size.height):
-            self._heatmap(text, sample)
+            lines = self._heatmap(sample)
         else:
-            self._ranked(text, sample, max(3, self.size.height - MIGRATORS - 3))
-        self._migrators(text, sample)
-        return text
+            lines = self._ranked(sample, max(3, self.size.height - MIGRATORS - 3))
+        return lines + self._migrators(sample)
 
     def _heat_style(self, fraction: float) -> Style:
-        variables = self.app.get_css_variables()
-        base = Color.parse(variables.get("surface", "black"))
-        hot = Color.parse(variables.get("error", "red"))
+        if self._heat is None:
+            variables = self.app.get_css_variables()
+            self._heat = (Color.parse(variables.get("surface", "black")),
+                          Color.parse(variables.get("error", "red")))
+        base, hot = self._heat
         background = base.blend(hot, min(1.0, fraction))
         foreground = background.get_contrast_text(0.9)
-        return Style(bgcolor=background.rich_color, color=foreground.rich_color)
+        return self._style("base") + Style(bgcolor=background.rich_color, color=foreground.rich_color)
 
-    def _heatmap(self, text: Text, sample: Sample) -> None:
+    def _right(self, line: list[Segment], value: str, width: int, style: Style) -> None:
+        """Right-align with unstyled padding (SVG renderers collapse styled leading blanks)."""
+        line.append(Segment(" " * max(0, width - len(value)), self._style("base")))
+        line.append(Segment(value, style))
+
+    def _heatmap(self, sample: Sample) -> list[list[Segment]]:
+        base, bold = self._style("base"), self._style("bold")
         cpus = sorted(c.cpu for c in sample.cpus)
         rates = {(m.src, m.dst): m.count / (sample.interval_s or 1) for m in sample.migrations or ()}
         top = max(rates.values(), default=0.0) or 1.0
         # cells hold at most CELL - 1 characters: the compact rate ("12k") fits
-        text.append("from".ljust(LABEL), style="bold")
+        head = [Segment("from".ljust(LABEL), bold)]
         for dst in cpus:
-            _right(text, str(dst), CELL, "bold")
-        text.append("  (to)\n")
+            self._right(head, str(dst), CELL, bold)
+        head.append(Segment("  (to)", base))
+        lines = [head]
         for src in cpus:
-            _right(text, str(src), LABEL - 1, "bold")
-            text.append(" ")
+            line: list[Segment] = []
+            self._right(line, str(src), LABEL - 1, bold)
+            line.append(Segment(" ", base))
             for dst in cpus:
                 per_s = rates.get((src, dst), 0.0)
                 cell = "·" if src == dst else (rate(per_s) or "" if per_s else "")
-                text.append(f"{cell:>{CELL}}", style=self._heat_style(per_s / top) if per_s else "")
-            text.append("\n")
+                line.append(Segment(f"{cell:>{CELL}}", self._heat_style(per_s / top) if per_s else base))
+            lines.append(line)
+        return lines
 
-    def _ranked(self, text: Text, sample: Sample, lines: int) -> None:
-        pairs = sorted(sample.migrations or (), key=lambda m: -m.count)[:lines]
-        text.append("busiest pairs   src → dst      /s\n", style="bold")
+    def _ranked(self, sample: Sample, count: int) -> list[list[Segment]]:
+        base = self._style("base")
+        pairs = sorted(sample.migrations or (), key=lambda m: -m.count)[:count]
+        lines = [[Segment("busiest pairs   src → dst      /s", self._style("bold"))]]
         if not pairs:
-            text.append("  none\n", style="italic")
+            lines.append([Segment("  none", self._style("italic"))])
         for pair in pairs:
             per_s = rate(pair.count / (sample.interval_s or 1))
-            text.append(f"  cpu{pair.src:<5} → cpu{pair.dst:<5} {per_s:>7}\n")
+            lines.append([Segment(f"  cpu{pair.src:<5} → cpu{pair.dst:<5} {per_s:>7}", base)])
+        return lines
 
-    def _migrators(self, text: Text, sample: Sample) -> None:
-        text.append("top migrating tasks\n", style="bold")
+    def _migrators(self, sample: Sample) -> list[list[Segment]]:
+        base = self._style("base")
+        lines = [[Segment("top migrating tasks", self._style("bold"))]]
         if sample.top_migrators is None:
-            text.append("  n/a\n", style="italic")
-            return
+            lines.append([Segment("  n/a", self._style("italic"))])
+            return lines
         migrators = sorted(sample.top_migrators, key=lambda m: -m.count)[:MIGRATORS]
         if not migrators:
-            text.append("  none\n", style="italic")
+            lines.append([Segment("  none", self._style("italic"))])
         for task in migrators:
             per_s = rate(task.count / (sample.interval_s or 1))
-            text.append(f"  {task.pid:>7} {task.comm[:16]:<16} {per_s:>6}/s\n")
+            lines.append([Segment(f"  {task.pid:>7} {task.comm[:16]:<16} {per_s:>6}/s", base)])
+        return lines
