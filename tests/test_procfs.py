@@ -74,8 +74,9 @@ def test_a_sample_reports_the_time_its_counters_cover_not_the_interval_asked_for
         normal = next(samples)
     finally:
         source.close()
-    assert first.interval_s >= 0.2 and normal.interval_s >= 0.2
-    assert stretched.interval_s >= 1.5 + 0.2, stretched.interval_s
+    # the others cover about the 0.2 s asked for: a little less or more, as the ticks fell
+    assert 0 < first.interval_s < 1.5 and 0 < normal.interval_s < 1.5
+    assert stretched.interval_s >= 1.5, stretched.interval_s
     assert source.interval_s == 0.2  # what was asked for is unchanged
 
 

@@ -64,13 +64,14 @@ def test_bpftrace_reads_rq_scx_nr_running_under_a_test_scheduler(guest):
     assert result["ops_during"] == "tfifo"
     rows = result["rows"]
     assert len(rows) >= 4, rows
-    # Under sched_ext every normal task is on the scx runqueue: with a busy loop running, some CPU
-    # has rq->scx.nr_running >= 1 in a later sample.
+    # Under sched_ext every normal task is on the scx runqueue, a busy loop included.
     # A gap row (bpftrace's reports read late: the emulated guest stalls) carries no values at all.
     later = [cpu for row in rows[1:] if not row.get("gap") for cpu in row["cpus"]]
     assert later, rows
     assert all(rq_scx is not None for _cpu, _rq, rq_scx in later), rows
-    assert max(rq_scx for _cpu, _rq, rq_scx in later) >= 1, rows
+    # The busy loop is always runnable, on one CPU or the other: summed over the CPUs, a window's
+    # mean scx runqueue is about 1 (per CPU it is split by where the loop ran: 0.98 was seen).
+    assert max(sum(c[2] for c in row["cpus"]) for row in rows[1:] if not row.get("gap")) >= 0.9, rows
     # scx tasks are a subset of all runnable ones, so the scx mean never exceeds the whole's (seen
     # 1.77 against 1.45 when they came from separate maps, printed at different moments; now both
     # sums are one value of runqueue.bt's @rq).
