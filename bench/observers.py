@@ -30,8 +30,11 @@ from procstat import wait_child
 
 from scxtop.bpftrace import probe_dir
 
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0
+"""Bounds for a wedged observer, not expectations: on a loaded machine bpftrace's compile alone
+has taken 25-31 s, and a dashboard's quit (Textual's teardown, bpftrace's exit) over 10 s.
+The times the benchmark reports are measured, never these."""
 PROBLEMS: set[str] = set()
 """Misbehaviour seen while stopping observers (not fatal to the benchmark; reported with the table)."""
 
