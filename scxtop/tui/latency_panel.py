@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from scxtop.model import LatencyHistogram
 from scxtop.tui.latency_view import HistRow, fit_rows, histogram_rows, short_us
+from scxtop.tui.line_repaint import component_style, repaint_changed
 from scxtop.tui.sparkline import bar, rate
 
 LABEL = 11
@@ -69,12 +69,7 @@ class LatencyPanel(Widget):
         width, height = self.content_size
         old = self._strips
         self._build(width, height)
-        if len(old) != len(self._strips):
-            self.refresh()
-            return
-        for y, (before, after) in enumerate(zip(old, self._strips, strict=True)):
-            if before != after:
-                self.refresh(Region(0, y, width, 1))
+        repaint_changed(self, old, self._strips, width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -82,14 +77,7 @@ class LatencyPanel(Widget):
         self._built_for = (-1, -1, -1)
 
     def _style(self, name: str) -> Style:
-        """The panel's style with a component's on top, looked up once per style change."""
-        style = self._styles.get(name)
-        if style is None:
-            style = self.rich_style
-            if name != "base":
-                style += self.get_component_rich_style(f"latency-panel--{name}")
-            self._styles[name] = style
-        return style
+        return component_style(self, self._styles, "latency-panel", name)
 
     def render_line(self, y: int) -> Strip:
         width, height = self.content_size

@@ -9,11 +9,11 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
-from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from scxtop.model import Sample
+from scxtop.tui.line_repaint import repaint_changed
 from scxtop.tui.sparkline import rate
 
 CELL = 4
@@ -60,13 +60,7 @@ class MigrationsPanel(Widget):
         if f"Migrations{per_s}" != self._title:  # a new title repaints the panel by itself
             self._title = self.border_title = f"Migrations{per_s}"
             return
-        if len(old) != len(self._strips):
-            self.refresh()
-            return
-        width = self.content_size.width
-        for y, (before, after) in enumerate(zip(old, self._strips, strict=True)):
-            if before != after:
-                self.refresh(Region(0, y, width, 1))
+        repaint_changed(self, old, self._strips, self.content_size.width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

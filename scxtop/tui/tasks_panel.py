@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from scxtop.model import Sample, TaskDelay
+from scxtop.tui.line_repaint import component_style
 
 MAX_ROWS = 50
 COLUMNS = (("pid", 7), ("comm", 14), ("cpu", 3), ("policy", 6), ("nice", 4), ("delay ms/s", 10),
@@ -250,15 +251,7 @@ class TasksPanel(ScrollView, can_focus=True):
         self._strips = {}
 
     def _style(self, name: str) -> Style:
-        """A component style (or the panel's own, "base"), looked up once per style change."""
-        style = self._styles.get(name)
-        if style is None:
-            if name == "base":
-                style = self.rich_style
-            else:
-                style = self.rich_style + self.get_component_rich_style(f"tasks-panel--{name}")
-            self._styles[name] = style
-        return style
+        return component_style(self, self._styles, "tasks-panel", name)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
