@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from guest_common import REPO, finish, run_cases, set_up, sysfs, wait_for
+from guest_common import REPO, SHARE_NOT_WRITABLE, finish, run_cases, set_up, sysfs, wait_for
 from guest_common import scxtop as run_scxtop
 from harness import BIN, DASHBOARD_BIN, GATE, KCONFIG, UPSTREAM_BIN
 
@@ -383,7 +383,7 @@ LEFTOVERS = ("scx_", "bpftrace", "loader_service", "dbus-daemon")
 def main() -> int:
     out = Path(sys.argv[1])
     if not set_up(out):
-        return 75
+        return SHARE_NOT_WRITABLE
     os.environ["PATH"] = f"{BIN}:{UPSTREAM_BIN}:{os.environ['PATH']}"
     os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
     os.environ["PYTHONPATH"] = str(REPO)

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from guest_common import REPO, finish, run_cases, set_up, sysfs, wait_for
+from guest_common import REPO, SHARE_NOT_WRITABLE, finish, run_cases, set_up, sysfs, wait_for
 from guest_common import scxtop as run_scxtop
 from harness import BIN, UPSTREAM_BIN
 
@@ -175,7 +175,7 @@ CASES = {"record": case_record, "compare": case_compare, "failures": case_failur
 def main() -> int:
     out = Path(sys.argv[1])
     if not set_up(out):
-        return 75
+        return SHARE_NOT_WRITABLE
     os.environ["PATH"] = f"{BIN}:{UPSTREAM_BIN}:{os.environ['PATH']}"
     os.environ["SCXTOP_RUN_DIR"] = str(out / "run")
     os.environ["PYTHONPATH"] = str(REPO)

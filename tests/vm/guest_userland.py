@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from guest_common import REPO, finish, run_cases, set_up, wait_for
+from guest_common import REPO, SHARE_NOT_WRITABLE, finish, run_cases, set_up, wait_for
 
 sys.path.insert(0, str(REPO / "tests"))
 STATE = Path("/sys/kernel/sched_ext/state")
@@ -174,7 +174,7 @@ def main() -> int:
     out, obj_dir = Path(sys.argv[1]), Path(sys.argv[2])
     PROGRESS = out / "progress.txt"
     if not set_up(out):
-        return 75
+        return SHARE_NOT_WRITABLE
     results: dict = {}
     cases = {"versions": versions, "live": lambda: case_live(obj_dir, out)}
     run_cases(cases, results, out / "results.json", on_start=lambda name: step(f"case {name}"))
