@@ -97,6 +97,14 @@ class PlainBpftrace:
         self._dir.cleanup()
 
 
+def _read_text(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read(200).strip()
+    except OSError as err:
+        return f"unreadable: {err.strerror}"
+
+
 def scxtop_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "scxtop", *args]
 
@@ -112,16 +120,20 @@ class LogRun:
         self.proc = subprocess.Popen(
             scxtop_command("log", "--source", source, "--interval", str(interval), "--csv", "-"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONFAULTHANDLER="1"),  # a stop that hangs is dumped (SIGABRT)
         )
         self.pid = self.proc.pid
         self.bpftrace_pid: int | None = None  # known once data flows; stop() may come before
         self._first_at = 0.0
+        self._stderr: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)  # a full pipe would block it
+        self._drain.start()
         try:
             _wait_for(self._first.is_set, self.label, self.proc)
         except ObserverError as err:
             self.stop()
-            raise ObserverError(f"{err}: {self.proc.stderr.read().strip()[-300:]}") from None
+            raise ObserverError(f"{err}: {self._errors()[-300:]}") from None
         self.first_data_s = self._first_at - t0
         bpf = source == "bpftrace"
         self.bpftrace_pid = wait_child(self.pid, "bpftrace", with_arg="json") if bpf else None
@@ -134,18 +146,34 @@ class LogRun:
                 self._first.set()
             self.rows = i
 
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def _errors(self) -> str:
+        self._drain.join(timeout=5)
+        return "".join(self._stderr).strip()
+
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             self.proc.send_signal(signal.SIGINT)
         try:
             status = self.proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            status = self.proc.wait()
-            self.proc.stderr.close()
-            raise ObserverError(f"{self.label}: did not stop on SIGINT") from None
-        errors = self.proc.stderr.read().strip()
-        self.proc.stderr.close()
+            wchan = _read_text(f"/proc/{self.pid}/wchan")
+            self.proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            # The measurement was taken; the hang is the bench's finding, in its anomalies list
+            # with the stacks (not a reason to lose the section's other rounds).
+            PROBLEMS.add(f"{self.label}: did not stop on SIGINT within {STOP_TIMEOUT_S:g}s "
+                         f"(wchan {wchan}); its stderr:\n{self._errors()[-3000:]}")
+            return
+        errors = self._errors()
         if status != 0:
             last = errors.splitlines()[-1] if errors else ""
             PROBLEMS.add(f"{self.label}: exit status {status} after SIGINT ({last})")
