@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -197,11 +198,32 @@ def test_btf_reader_sees_this_kernels_types():
     assert types.has("task_struct.__state") or types.has("task_struct.state")
     assert types.has("mutex.owner") and not types.has("struct no_such_struct_here")
     assert not types.has("task_struct.no_such_field")
+    # struct page has five members; `mapping` and `lru` sit in anonymous unions inside them
+    assert types.has("page.mapping") and types.has("page.lru")
 
 
 def test_btf_reader_rejects_other_data():
     with pytest.raises(ValueError):
         parse_btf(b"\x00" * 64)
+
+
+def test_btf_reader_refuses_a_type_section_cut_inside_a_struct():
+    vmlinux = Path("/sys/kernel/btf/vmlinux")
+    if not vmlinux.exists():
+        pytest.skip("this kernel exposes no BTF at /sys/kernel/btf/vmlinux")
+    blob = vmlinux.read_bytes()
+    hdr_len = struct.unpack_from("<I", blob, 4)[0]
+    type_off, _type_len, str_off, str_len = struct.unpack_from("<IIII", blob, 8)
+    types = parse_btf(blob)
+    members = types.members_at[types.by_name["task_struct"]]
+    assert members is not None
+    cut = members[0] + 12  # the type section ends inside task_struct's member list
+    strings = blob[hdr_len + str_off : hdr_len + str_off + str_len]
+    header = bytearray(blob[:hdr_len])
+    struct.pack_into("<IIII", header, 8, 0, cut, cut, str_len)
+    cut_blob = bytes(header) + blob[hdr_len + type_off : hdr_len + type_off + cut] + strings
+    with pytest.raises(ValueError, match="cut short"):
+        parse_btf(cut_blob)
 
 
 def test_build_without_optional_features_drops_them():

@@ -31,17 +31,49 @@ _TRAILER = {
 }
 
 
+_HEADER = struct.Struct("<III")  # name_off, info, size|type: every btf_type starts with it
+_MEMBER = _HEADER  # btf_member: name_off, type, offset
+MAX_ANONYMOUS_DEPTH = 4
+
+
 @dataclass(frozen=True, slots=True)
 class KernelTypes:
-    """Struct and union names with their member names (anonymous members' fields included)."""
+    """Struct and union names with their member names (anonymous members' fields included).
 
-    structs: dict[str, frozenset[str]]
+    Built by one pass that only notes where each struct's members are; a struct's member names
+    are decoded when asked for. The probe programs ask about a handful of the kernel's ~10,000
+    structs, and decoding all of them cost a quarter of a second at start and again at exit
+    (freeing ~60,000 strings).
+    """
+
+    types: bytes
+    strings: bytes
+    by_name: dict[str, int]
+    """Struct or union name -> its type id (the first, when a name repeats)."""
+    members_at: list[tuple[int, int] | None]
+    """Type id -> (offset of its members in `types`, how many), None for other kinds."""
 
     def has_struct(self, name: str) -> bool:
-        return name in self.structs
+        return name in self.by_name
 
     def has_field(self, struct_name: str, field: str) -> bool:
-        return field in self.structs.get(struct_name, frozenset())
+        type_id = self.by_name.get(struct_name)
+        return type_id is not None and field in self.fields(type_id)
+
+    def fields(self, type_id: int, depth: int = 0) -> set[str]:
+        """Member names of a struct or union; fields of anonymous members count as its own."""
+        out: set[str] = set()
+        where = self.members_at[type_id] if 0 < type_id < len(self.members_at) else None
+        if where is None:
+            return out
+        pos, vlen = where
+        for i in range(vlen):
+            name_off, member_type, _ = _MEMBER.unpack_from(self.types, pos + 12 * i)
+            if name_off:
+                out.add(_name(self.strings, name_off))
+            elif depth < MAX_ANONYMOUS_DEPTH:
+                out |= self.fields(member_type, depth + 1)
+        return out
 
     def has(self, feature: str) -> bool:
         """`struct NAME` or `STRUCT.FIELD` (how the probe files name what they need)."""
@@ -57,10 +89,6 @@ def _name(strings: bytes, off: int) -> str:
     return strings[off:end].decode("ascii", "replace")
 
 
-Members = list[tuple[int, list[tuple[int, int]]]]
-"""Per struct or union: its name offset, and each member's (name offset, type id)."""
-
-
 def parse_btf(blob: bytes) -> KernelTypes:
     magic, _version, _flags, hdr_len = struct.unpack_from("<HBBI", blob, 0)
     if magic != MAGIC:
@@ -68,43 +96,26 @@ def parse_btf(blob: bytes) -> KernelTypes:
     type_off, type_len, str_off, str_len = struct.unpack_from("<IIII", blob, 8)
     types = blob[hdr_len + type_off : hdr_len + type_off + type_len]
     strings = blob[hdr_len + str_off : hdr_len + str_off + str_len]
-    members: Members = []  # kept in type-id order
-    by_id: list[int] = [0]  # type id -> index in members, or -1
-    pos = 0
-    while pos < len(types):
-        name_off, info, _size = struct.unpack_from("<III", types, pos)
+    members_at: list[tuple[int, int] | None] = [None]  # type id 0 is void
+    by_name: dict[str, int] = {}
+    header, trailer = _HEADER.unpack_from, _TRAILER.get
+    pos, end = 0, len(types)
+    while pos < end:
+        name_off, info, _size = header(types, pos)
         kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
         pos += 12
-        fixed, per = _TRAILER.get(kind, (0, 0))
         if kind in (KIND_STRUCT, KIND_UNION):
-            names = [struct.unpack_from("<III", types, pos + 12 * i) for i in range(vlen)]
-            by_id.append(len(members))
-            members.append((name_off, [(n, t) for n, t, _ in names]))
-        else:
-            by_id.append(-1)
-        pos += fixed + per * vlen
-    return KernelTypes(_flatten(strings, members, by_id))
-
-
-def _flatten(strings: bytes, members: Members, by_id: list[int]) -> dict[str, frozenset[str]]:
-    """Name -> field names; fields of anonymous struct/union members count as the parent's."""
-
-    def fields(index: int, depth: int = 0) -> set[str]:
-        out: set[str] = set()
-        for name_off, type_id in members[index][1]:
+            if pos + 12 * vlen > end:
+                raise ValueError("BTF type section cut short")
             if name_off:
-                out.add(_name(strings, name_off))
-            elif depth < 4 and 0 < type_id < len(by_id) and by_id[type_id] >= 0:
-                out |= fields(by_id[type_id], depth + 1)
-        return out
-
-    result: dict[str, frozenset[str]] = {}
-    for index, (name_off, _) in enumerate(members):
-        if name_off:
-            name = _name(strings, name_off)
-            if name not in result:
-                result[name] = frozenset(fields(index))
-    return result
+                by_name.setdefault(_name(strings, name_off), len(members_at))
+            members_at.append((pos, vlen))
+            pos += 12 * vlen
+        else:
+            members_at.append(None)
+            fixed, per = trailer(kind, (0, 0))
+            pos += fixed + per * vlen
+    return KernelTypes(types, strings, by_name, members_at)
 
 
 @functools.cache
