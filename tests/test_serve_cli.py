@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 from serving import OPENMETRICS, ROOT, Serve, get, serving, wait_for
-from workloads import bpf_skip_reason, marked_env, processes_with
+from workloads import bpf_skip_reason, catches, marked_env, processes_with
 
 RECORDING = ROOT / "tests" / "fixtures" / "recordings" / "contention.jsonl"
 
@@ -95,6 +95,26 @@ def test_scrapes_of_one_interval_agree_whatever_the_scrape_rate():
             stamp = reply.series()[("scxtop_sample_timestamp_seconds", frozenset())]
             seen.setdefault(stamp, set()).add(interval_part(reply))
         assert all(len(bodies) == 1 for bodies in seen.values())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_stop_signal_at_the_first_moment_it_is_caught_exits_0(sig: signal.Signals):
+    """A stop (systemctl stop right after start) that comes while serve is still importing, before
+    its own handlers are in place, is noted from scxtop's first line and ends it cleanly: exit 0,
+    not death by the signal."""
+    env, mark = marked_env()
+    command = [sys.executable, "-m", "scxtop", "serve", "--source", "procfs", "--listen", "127.0.0.1:0"]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        while not catches(proc.pid, sig):
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.001)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in stderr, (proc.returncode, stderr)
+    assert processes_with(mark) == []
 
 
 @pytest.mark.bpf
