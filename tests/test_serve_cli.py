@@ -57,6 +57,16 @@ def test_port_in_use_is_a_one_line_error_and_exit_2():
     assert "in use" in line and "--listen" in line
 
 
+def test_serve_listens_on_loopback_unless_told_otherwise():
+    from scxtop.cli import build_parser
+    from scxtop.export.http import DEFAULT_LISTEN, parse_listen
+
+    listen = build_parser().parse_args(["serve"]).listen
+    assert listen == DEFAULT_LISTEN == "127.0.0.1:9617"
+    assert parse_listen(listen).loopback
+    assert not parse_listen("0.0.0.0:9617").loopback
+
+
 @pytest.mark.parametrize("listen", [":9617", "localhost:9617", "127.0.0.1", "127.0.0.1:99999"])
 def test_a_listen_address_must_be_explicit_and_numeric(listen: str):
     assert "--listen" in one_line_error(scxtop("serve", "--listen", listen, "--source", "procfs"))
