@@ -20,6 +20,9 @@ from scxtop.sched_ext.types import SWITCH_TIMEOUT_S
 
 T = TypeVar("T", int, float)
 
+STOPS_CLEANLY = ("scxtop.logcmd", "scxtop.servecmd")
+"""Commands that take over the stop signals noted while Python imported them, and exit 0 on them;
+the others get the default actions back (`stopsignals.release()`)."""
 SOURCE_HELP = "auto (bpftrace if it can run, else procfs), bpftrace, procfs, or replay:PATH"
 
 
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compare":
         args.cmd = command
     try:
-        if args.command_module != "scxtop.logcmd":
+        if args.command_module not in STOPS_CLEANLY:
             stopsignals.release()
         module = importlib.import_module(args.command_module)
         return int(module.run(args) or 0)

@@ -5,7 +5,8 @@ collects: it opens the source, hands each completed interval to the exporter and
 source fails after its first sample (bpftrace killed, a probe error), says so on stderr and
 starts it again with a growing pause; the counters carry on from where they were, and scrapes
 meanwhile get the last good interval. A failure before the first sample is the user's to fix:
-one line and exit 2. SIGTERM and Ctrl-C stop the source (bpftrace included) and exit 0.
+one line and exit 2. SIGTERM, SIGHUP and Ctrl-C stop the source (bpftrace included) and exit 0,
+also when they come while scxtop is still starting (noted from its first line by `stopsignals`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from scxtop import stopsignals
 from scxtop.errors import ScxtopError
 from scxtop.export.exporter import Exporter
 from scxtop.export.http import MetricsServer, parse_listen
@@ -149,11 +151,14 @@ class Collection:
 
 
 class _Signals:
-    """SIGINT and SIGTERM only set `stop`; the main thread does the stopping."""
+    """SIGINT, SIGTERM and SIGHUP only set `stop`; the main thread does the stopping. One that came
+    while scxtop was importing (noted by `stopsignals.catch_early()`) counts as already here."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
-        self._previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self._previous = {sig: signal.signal(sig, self._handler) for sig in stopsignals.STOP_SIGNALS}
+        if stopsignals.pending() is not None:
+            self.stop.set()
 
     def _handler(self, _signum: int, _frame: object) -> None:
         self.stop.set()
@@ -178,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
                             count_restarts=True)
         server = MetricsServer(address, exporter)
         server.start()
+        if signals.stop.is_set():  # stopped while starting: nothing to collect
+            return 0
         collection = Collection(args.source, args.interval, exporter)
         collection.start()
         _wait(signals, collection.first)

@@ -3,8 +3,8 @@
 A `systemctl stop`, a closed terminal or a supervisor's SIGTERM may come while Python is still
 importing; with the default action scxtop would die without its CSV header (or, later, without
 stopping bpftrace). `catch_early()` runs before anything else and only notes the signal;
-`scxtop log` then stops cleanly on it, and every other command gets the default action back
-(`release()`), with a noted signal delivered again.
+`scxtop log` and `scxtop serve` then stop cleanly on it, and every other command gets the
+default action back (`release()`), with a noted signal delivered again.
 """
 
 from __future__ import annotations

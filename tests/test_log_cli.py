@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from restricted import as_nobody, without_bpftrace, without_tracepoints
 from samples import full_sample
-from workloads import flipping_task, marked_env, pinned_busy_loops, pipe_writers, processes_with
+from workloads import catches, flipping_task, marked_env, pinned_busy_loops, pipe_writers, processes_with
 
 from scxtop.recording import JsonlWriter, csv_header, read_jsonl
 
@@ -180,15 +180,6 @@ def test_signal_while_bpftrace_starts_exits_0_and_leaves_nothing(tmp_path: Path)
         proc.kill()
     assert proc.returncode == 0 and stderr == ""
     assert processes_with(mark) == []
-
-
-def catches(pid: int, sig: signal.Signals) -> bool:
-    """True once the process has a handler for `sig` (the SigCgt mask in /proc/PID/status)."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("SigCgt:"):
-                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
-    return False
 
 
 @pytest.mark.parametrize("source", ["procfs", pytest.param("bpftrace", marks=pytest.mark.bpf)])

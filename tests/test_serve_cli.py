@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 from serving import OPENMETRICS, ROOT, Serve, get, serving, wait_for
-from workloads import bpf_skip_reason, marked_env, processes_with
+from workloads import bpf_skip_reason, catches, marked_env, processes_with
 
 RECORDING = ROOT / "tests" / "fixtures" / "recordings" / "contention.jsonl"
 
@@ -57,6 +57,16 @@ def test_port_in_use_is_a_one_line_error_and_exit_2():
     assert "in use" in line and "--listen" in line
 
 
+def test_serve_listens_on_loopback_unless_told_otherwise():
+    from scxtop.cli import build_parser
+    from scxtop.export.http import DEFAULT_LISTEN, parse_listen
+
+    listen = build_parser().parse_args(["serve"]).listen
+    assert listen == DEFAULT_LISTEN == "127.0.0.1:9617"
+    assert parse_listen(listen).loopback
+    assert not parse_listen("0.0.0.0:9617").loopback
+
+
 @pytest.mark.parametrize("listen", [":9617", "localhost:9617", "127.0.0.1", "127.0.0.1:99999"])
 def test_a_listen_address_must_be_explicit_and_numeric(listen: str):
     assert "--listen" in one_line_error(scxtop("serve", "--listen", listen, "--source", "procfs"))
@@ -95,6 +105,26 @@ def test_scrapes_of_one_interval_agree_whatever_the_scrape_rate():
             stamp = reply.series()[("scxtop_sample_timestamp_seconds", frozenset())]
             seen.setdefault(stamp, set()).add(interval_part(reply))
         assert all(len(bodies) == 1 for bodies in seen.values())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_stop_signal_at_the_first_moment_it_is_caught_exits_0(sig: signal.Signals):
+    """A stop (systemctl stop right after start) that comes while serve is still importing, before
+    its own handlers are in place, is noted from scxtop's first line and ends it cleanly: exit 0,
+    not death by the signal."""
+    env, mark = marked_env()
+    command = [sys.executable, "-m", "scxtop", "serve", "--source", "procfs", "--listen", "127.0.0.1:0"]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        while not catches(proc.pid, sig):
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.001)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in stderr, (proc.returncode, stderr)
+    assert processes_with(mark) == []
 
 
 @pytest.mark.bpf

@@ -182,6 +182,15 @@ def processes_with(mark: str) -> list[int]:
     return found
 
 
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """True once the process has a handler for `sig` (the SigCgt mask in /proc/PID/status)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
 def alive(pid: int) -> bool:
     """True while `pid` exists and is not a zombie."""
     try:
