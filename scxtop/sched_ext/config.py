@@ -73,9 +73,15 @@ def _mode(key: str, where: str) -> Mode:
         raise ConfigError(f"{where}: {err}") from None
 
 
+_SCHEDULER_KEYS = {"name", "program", "args", "modes"}
+
+
 def _scheduler(raw: object, where: str) -> ConfiguredScheduler:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table")
+    unknown = next((key for key in raw if key not in _SCHEDULER_KEYS), None)
+    if unknown is not None:  # a misspelt `args` would otherwise start the scheduler without them
+        raise ConfigError(f"{where}.{unknown}: unknown setting (use {', '.join(sorted(_SCHEDULER_KEYS))})")
     name, program = raw.get("name"), raw.get("program")
     if not isinstance(name, str) or not name or "/" in name:
         raise ConfigError(f"{where}: 'name' must be a non-empty string without '/'")
