@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from samples import full_sample, procfs_like_sample
 
 from scxtop.errors import ScxtopError
 from scxtop.recording import CsvWriter, JsonlWriter, csv_header, read_csv, read_jsonl, sample_to_json
-from scxtop.recording.jsonl import FORMAT_VERSION
+from scxtop.recording.jsonl import FORMAT_VERSION, RecordKind, read_records
 
 
 def write_all(writer, samples) -> None:
@@ -156,6 +157,31 @@ def test_every_jsonl_record_carries_the_format_version_and_old_records_still_rea
     old.write_text("".join(line.replace(f'"format_version":{FORMAT_VERSION},', "") + "\n" for line in lines))
     assert "format_version" not in old.read_text()
     assert read_jsonl(old) == [full_sample(0), full_sample(1)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    """A record of another kind, as write_record takes them: a frozen dataclass with a `time`."""
+
+    time: float
+    text: str
+
+
+def test_other_record_kinds_carry_the_format_version_too(tmp_path: Path):
+    path = tmp_path / "out.jsonl"
+    writer = JsonlWriter(path)
+    writer.write(full_sample(0))
+    writer.write_record(RecordKind.SWITCH_REPORT, _Note(1.0, "switched"))
+    writer.write_record(RecordKind.COMPARE_RUN, _Note(2.0, "compared"))
+    writer.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [obj["format_version"] for obj in lines] == [FORMAT_VERSION] * 3
+    assert read_records(path, RecordKind.COMPARE_RUN, _Note) == [_Note(2.0, "compared")]
+    newer = {**lines[2], "format_version": FORMAT_VERSION + 1}
+    path.write_text("\n".join(json.dumps(obj) for obj in [*lines[:2], newer]) + "\n")
+    with pytest.raises(ScxtopError, match=r"out.jsonl:3: .*format_version"):
+        read_records(path, RecordKind.COMPARE_RUN, _Note)
+    assert read_records(path, RecordKind.SWITCH_REPORT, _Note) == [_Note(1.0, "switched")]
 
 
 @pytest.mark.parametrize("version", [FORMAT_VERSION + 1, "1", True, None])

@@ -70,6 +70,12 @@ def test_top_level_confirm_switch_of_older_configs_still_counts():
     ("[keys]\n\n'scheduler.pick' = ''\n", "c.toml:3: keys.scheduler.pick: must be a key"),
     ("keys = 3\n", "c.toml:1: keys: must be a table"),
     ("[dashboard]\ntheme = 'a'\ntheme = 'b'\n", "c.toml: Cannot overwrite a value (at line 3"),
+    ("[[scheduler]]\nname = 'x'\nprogram = '/bin/x'\n[scheduler.modes]\nturbo = []\n",
+     "c.toml:1: scheduler[0].modes.turbo: unknown mode 'turbo'"),
+    ("[[scheduler]]\nname = 'x'\nprogram = '/bin/x'\n\n[[scheduler]]\nname = 'x'\nprogram = '/bin/y'\n",
+     "c.toml:5: scheduler[1].name: scheduler 'x' is defined twice"),
+    ("[[scheduler]]\nname = 'x'\nprogram = '/bin/x'\narg = ['-k']\n",
+     "c.toml:1: scheduler[0].arg: unknown setting (use args, modes, name, program)"),
 ])
 def test_errors_name_the_line_and_the_key(text: str, where: str):
     with pytest.raises(ConfigError) as err:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from scxtop.kernel.scx_state import read_state
+from scxtop.model import SchedExtEnableState, SchedExtState
 from scxtop.sched_ext import procs
-from scxtop.sched_ext.direct import args_after_program, read_tail, tail
+from scxtop.sched_ext.config import Config, ConfiguredScheduler
+from scxtop.sched_ext.direct import DirectBackend, args_after_program, read_tail, tail
 from scxtop.sched_ext.errors import SwitchError
 
 IGNORE_SIGINT = (
@@ -153,3 +155,14 @@ def test_log_tails_are_bounded_reads(tmp_path):
     assert lines[-1] == "local=199999 global=199999"
     assert 100 < len(lines) < 4096 // 10 and lines[0].startswith("local=")  # no cut first line
     assert sum(len(line) + 1 for line in lines) <= 4096
+
+
+def test_output_is_the_running_schedulers_log_tail_only_while_sched_ext_reads_enabled(tmp_path: Path):
+    config = Config(schedulers=(ConfiguredScheduler("scx_mine", Path("/usr/bin/scx_mine")),))
+    backend = DirectBackend(config, path_env="", run_dir=tmp_path)
+    backend.log_dir.mkdir()
+    (backend.log_dir / "scx_mine.log").write_text("one\ntwo\nthree\n")
+    enabled = SchedExtState(supported=True, state=SchedExtEnableState.ENABLED, ops="mine_1.0.0")
+    assert backend.output(enabled, 2) == ("two", "three")
+    for state in (SchedExtEnableState.ENABLING, SchedExtEnableState.DISABLING, None):
+        assert backend.output(SchedExtState(supported=True, state=state, ops="mine_1.0.0"), 2) == ()

@@ -63,7 +63,7 @@ class JsonlWriter:
 
     def write_record(self, kind: RecordKind, record: Any) -> None:
         """Another kind of record (a model-style frozen dataclass with a `time` field)."""
-        obj = {RECORD_KEY: kind.value, **to_json(record)}
+        obj = {RECORD_KEY: kind.value, **to_json(record), "format_version": FORMAT_VERSION}
         if isinstance(obj.get("time"), float):
             obj["time_iso"] = iso_time(obj["time"])
         self._sink.write_line(json.dumps(obj, separators=(",", ":")))
@@ -194,11 +194,16 @@ def from_json(tp: Any, value: Any) -> Any:
     return value
 
 
-def sample_from_json(obj: dict[str, Any]) -> Sample:
+def check_format_version(obj: dict[str, Any]) -> None:
+    """ValueError for a record of a format this reader does not know (absent: version 1)."""
     version = obj.get("format_version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise ValueError(f"format_version {version!r}: written by a newer scxtop, this one reads "
                          f"up to {FORMAT_VERSION}; upgrade scxtop")
+
+
+def sample_from_json(obj: dict[str, Any]) -> Sample:
+    check_format_version(obj)
     sample: Sample = from_json(Sample, obj)
     return sample
 
@@ -260,6 +265,7 @@ def read_records(path: Path, kind: RecordKind, tp: type) -> list[Any]:
             obj = _decode(line)
             if record_kind(obj) != kind:
                 continue
+            check_format_version(obj)
             samples.append(from_json(tp, obj))
         except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
                 RecursionError) as err:

@@ -66,9 +66,22 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _mode(key: str, where: str) -> Mode:
+    try:
+        return parse_mode(key)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+_SCHEDULER_KEYS = {"name", "program", "args", "modes"}
+
+
 def _scheduler(raw: object, where: str) -> ConfiguredScheduler:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table")
+    unknown = next((key for key in raw if key not in _SCHEDULER_KEYS), None)
+    if unknown is not None:  # a misspelt `args` would otherwise start the scheduler without them
+        raise ConfigError(f"{where}.{unknown}: unknown setting (use {', '.join(sorted(_SCHEDULER_KEYS))})")
     name, program = raw.get("name"), raw.get("program")
     if not isinstance(name, str) or not name or "/" in name:
         raise ConfigError(f"{where}: 'name' must be a non-empty string without '/'")
@@ -78,7 +91,8 @@ def _scheduler(raw: object, where: str) -> ConfiguredScheduler:
     if not isinstance(modes, dict):
         raise ConfigError(f"{where} ({name}): 'modes' must be a table")
     mode_args = tuple(
-        (parse_mode(key), _strings(value, f"{where}.modes.{key}")) for key, value in modes.items()
+        (_mode(key, f"{where}.modes.{key}"), _strings(value, f"{where}.modes.{key}"))
+        for key, value in modes.items()
     )
     return ConfiguredScheduler(name, Path(program), _strings(raw.get("args", []), f"{where}.args"), mode_args)
 
@@ -109,9 +123,11 @@ def from_toml(data: dict[str, Any], text: str, path: Path | None = None) -> Conf
     schedulers = tuple(_scheduler(e, f"{_at(where, _scheduler_line(text, i))}: scheduler[{i}]")
                        for i, e in enumerate(entries))
     names = [s.name for s in schedulers]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
-    if duplicate:
-        raise ConfigError(f"{where}: scheduler {duplicate!r} is defined twice")
+    again = next((i for i, n in enumerate(names) if n in names[:i]), None)
+    if again is not None:
+        first = names.index(names[again])
+        raise ConfigError(f"{_at(where, _scheduler_line(text, again))}: scheduler[{again}].name: "
+                          f"scheduler {names[again]!r} is defined twice (first as scheduler[{first}])")
     return Config(confirm, schedulers, path)
 
 

@@ -126,7 +126,8 @@ class DirectBackend:
 
     def output(self, state: SchedExtState, lines: int) -> tuple[str, ...]:
         """The tail of the log of the running scheduler, when an scxtop process started it."""
-        entry = entry_for_ops(self.entries(), state.ops) if state.state == "enabled" else None
+        enabled = state.state == SchedExtEnableState.ENABLED
+        entry = entry_for_ops(self.entries(), state.ops) if enabled else None
         if entry is None:
             return ()
         return tuple(read_tail(self.log_dir / f"{entry.name}.log", OUTPUT_BYTES)[-lines:])

@@ -20,6 +20,7 @@ from scxtop.model import (
     LatencyBucket,
     LatencyHistogram,
     Sample,
+    SchedExtEnableState,
     SchedExtEvent,
     SchedExtEventKind,
     SchedExtState,
@@ -213,11 +214,11 @@ def bypassing(old: SchedExtState, new: SchedExtState) -> bool | None:
     """Was sched_ext in bypass mode during the interval? The kernel has no bypass file: it is
     on while a scheduler is enabling or disabling, and `SCX_EV_BYPASS_*` counters move while it
     lasts (6.16+). None when neither can be seen."""
-    if new.state in ("enabling", "disabling"):
+    if new.state in (SchedExtEnableState.ENABLING, SchedExtEnableState.DISABLING):
         return True
     deltas = event_deltas(old, new)
     if deltas is None:
-        return False if new.state == "disabled" else None
+        return False if new.state == SchedExtEnableState.DISABLED else None
     moved = [v for k, v in deltas.items() if "BYPASS" in k.upper()]
     return any(moved) if moved else None
 

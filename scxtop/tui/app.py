@@ -69,8 +69,9 @@ SourceFactory = Callable[[float], Source]
 
 
 def binding_ids() -> list[str]:
-    """Every binding id the dashboard and its screens answer to: what [keys] may remap."""
-    classes: list[Any] = [ScxtopApp, HelpScreen, PickerScreen, ConfirmScreen, ReportScreen]
+    """Every binding id the dashboard, its screens and its focusable panels answer to: what [keys]
+    may remap."""
+    classes: list[Any] = [ScxtopApp, TasksPanel, HelpScreen, PickerScreen, ConfirmScreen, ReportScreen]
     return [b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
 
 

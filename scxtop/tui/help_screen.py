@@ -40,5 +40,5 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static("[b]scxtop keys[/b]  (ctrl+p: command palette)\n")
             yield Static(binding_lines(self.key_list))
-            if self._extra:
-                yield Static(f"\n{self._extra}")
+            if self._extra:  # built from key names, which the config may set: plain text, not markup
+                yield Static(Text(f"\n{self._extra}"))

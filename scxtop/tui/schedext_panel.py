@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+from scxtop.model import SchedExtEnableState, SchedExtEvent, SchedExtEventKind, SchedExtState
 from scxtop.sched_ext.report import EventRate
 
 TIMELINE_LINES = 5
@@ -90,7 +90,7 @@ class SchedExtPanel(Widget):
             text.append(f"{_yes_no(state.switch_all)}  ")
             text.append("nr_rejected ", style="bold")
             text.append(f"{_value(state.nr_rejected)}\n")
-            if state.state != "disabled" or state.events:
+            if state.state != SchedExtEnableState.DISABLED or state.events:
                 text.append("bypass ", style="bold")
                 text.append(f"{_yes_no(self.bypass)}  ", style="bold red" if self.bypass else "")
                 self._event_rates(text)
