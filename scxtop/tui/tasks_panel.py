@@ -168,7 +168,8 @@ class TasksPanel(ScrollView, can_focus=True):
     def _set_subtitle(self, subtitle: str | Text) -> None:
         if str(subtitle) != self._subtitle:  # setting it repaints the whole panel: only on a change
             self._subtitle = str(subtitle)
-            self.border_subtitle = subtitle
+            # a str border title is markup, and the source's name may come from a recording
+            self.border_subtitle = Text(subtitle) if isinstance(subtitle, str) and subtitle else subtitle
 
     def _set_rows(self, rows: tuple[Cells, ...], pids: tuple[int, ...]) -> None:
         old_rows, old_cursor = self.rows, self.cursor_row

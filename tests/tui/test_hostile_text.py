@@ -192,6 +192,48 @@ async def test_a_source_failure_that_looks_like_markup_is_shown_plainly():
         assert app.is_running
 
 
+
+def _through_a_recording(tmp_path, items: list) -> list:
+    """The samples as `scxtop replay` gets them: written to JSONL and read back (a recording is a
+    file anybody could have written)."""
+    from scxtop.recording import JsonlWriter, load_recording
+
+    path = tmp_path / "hostile.jsonl"
+    writer = JsonlWriter(path)
+    for item in items:
+        writer.write(item)
+    writer.close()
+    return list(load_recording(path).samples)
+
+
+async def test_a_recorded_source_name_that_looks_like_markup_is_shown_plainly(tmp_path):
+    """The tasks panel's 'n/a: the SOURCE source...' subtitle was markup: a recording whose source
+    is `[/]` and that has no delay data crashed `scxtop replay` with MarkupError."""
+    blind = [replace(sample(i), source="[/]", delayed_tasks=None) for i in range(2)]
+    source = FixedSource(_through_a_recording(tmp_path, blind))
+    app = ScxtopApp(source_factory=lambda interval: source, topology=synthetic_topology(4))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2 and not app._dirty)
+        assert app.is_running
+        assert "the [/] source has no delay accounting" in screen_text(app)
+
+
+async def test_a_switch_report_naming_a_markup_scheduler_is_shown_plainly(tmp_path):
+    """The switch report's notification names both schedulers: a recording (or a scheduler) whose
+    ops name is `scx_[/]` crashed the dashboard with MarkupError once the after window passed."""
+    from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+
+    scx = SchedExtState(supported=True, state="enabled", ops="scx_[/]", enable_seq=1)
+    loaded = SchedExtEvent(time=sample(3).time, kind=SchedExtEventKind.LOADED, ops="scx_[/]")
+    items = [sample(i) for i in range(3)] + [replace(sample(3), scx=scx, scx_events=(loaded,))]
+    items += [replace(sample(i), scx=scx) for i in range(4, 16)]
+    source = FixedSource(_through_a_recording(tmp_path, items))
+    app = ScxtopApp(source_factory=lambda interval: source, topology=synthetic_topology(4))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == len(items) and bool(app.reports), limit_s=60)
+        await wait_for(pilot, lambda: "default -> scx_[/]" in toasts(app))
+        assert app.is_running
+
 def test_markup_names_are_real_process_names():
     """The kernel keeps such names as they are (so the live tests above test what they say)."""
     with named_spinners(0, ("[/]",)) as pids, open(f"/proc/{pids[0]}/comm") as f:
