@@ -73,7 +73,8 @@ def _mutated(lines: list[str], data: st.DataObject) -> bytes:
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, min(len(text), start + 40)))
     insert = data.draw(st.one_of(st.text(max_size=20), st.sampled_from(
-        ["NaN", "1e999", "-1", "9" * 40, "[", "{", "}", "\"", ",", "\n", "null", "\x00", "1e300"])))
+        ["NaN", "1e999", "-1", "9" * 40, "[", "{", "}", "\"", ",", "\n", "null", "\x00", "1e300", "\r",
+         "\t", "CPU99999", "23:59:59", "9999-12-31T23:59:59"])))
     return (text[:start] + insert + text[end:]).encode("utf-8", "surrogatepass")
 
 
@@ -87,6 +88,17 @@ def test_mutated_jsonl_recordings_load_or_fail_cleanly(data: st.DataObject):
 @given(st.data())
 def test_mutated_csv_recordings_load_or_fail_cleanly(data: st.DataObject):
     _load(_mutated(GOOD_CSV, data))
+
+
+GOOD_RQLEN = ["Attaching 3 probes...\n", "[   Timestamp],CPU  0,CPU  1,CPU128,\n",
+              *(f"[{i * 20_000_000:12d}],  {i % 4},  0,  {i % 2},\n" for i in range(1, 4)),
+              "@runqlen[0]: 5\n"]
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_rqlen_recordings_load_or_fail_cleanly(data: st.DataObject):
+    _load(_mutated(GOOD_RQLEN, data))
 
 
 @FUZZ

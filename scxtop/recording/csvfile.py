@@ -144,6 +144,9 @@ def read_csv(path: Path, warnings: list[str] | None = None) -> list[Sample]:
         try:
             cells = next(csv.reader([line]))
         except csv.Error as err:
+            if is_cut_off(line) and samples and warnings is not None:
+                warnings.append(truncation_warning(path, lineno, len(samples)))
+                break
             raise RecordError(f"{path}:{lineno}: broken CSV line ({str(err)[:80]})") from None
         if header is None:
             header = cells

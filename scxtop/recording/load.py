@@ -63,9 +63,9 @@ def load_recording(path: str | Path) -> Recording:
         except csv.Error as err:
             raise RecordError(f"{path}:1: not a recording scxtop can replay ({str(err)[:80]})") from None
         if cells[:2] == ["time", "elapsed_s"]:
-            fmt, samples = "csv", read_csv(path)
+            fmt, samples = "csv", read_csv(path, warnings)
         elif is_rqlen_header(cells):
-            fmt, samples = "rqlen", read_rqlen(path)
+            fmt, samples = "rqlen", read_rqlen(path, warnings)
             _check_all(path, samples)
         else:
             raise RecordError(

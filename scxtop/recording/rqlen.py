@@ -27,7 +27,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from scxtop.model import CpuStats, Sample
-from scxtop.recording.common import RecordError, recording_lines
+from scxtop.recording.common import MAX_CPUS, RecordError, is_cut_off, recording_lines, truncation_warning
 
 CPU_HEADER = re.compile(r"^\s*CPU\s*(\d+)\s*$", re.IGNORECASE)
 RQLEN_LIMITATION = "rqlen.bt recording: runqueue length only"
@@ -91,25 +91,32 @@ def _numbers_in_seconds(raw: list[float], integers: bool) -> tuple[list[float], 
     return list(raw), raw[0] < EPOCH_S
 
 
-def read_rqlen(path: Path) -> list[Sample]:
-    """rqlen.bt's CSV as Samples carrying only each CPU's runqueue length."""
+def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
+    """rqlen.bt's CSV as Samples carrying only each CPU's runqueue length; a cut-off last line is
+    dropped with a warning."""
     mtime = path.stat().st_mtime
     day = datetime.fromtimestamp(mtime, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     lines = [(n, line) for n, line in recording_lines(path) if line.strip() and not is_chatter(line)]
-    header = lines[0][1]
+    header_lineno, header = lines[0]
     kind = dialect(header)
     cells = cells_of(header, kind)
     # load() calls this only after is_rqlen_header matched every cell.
     cpus = [int(CPU_HEADER.match(c).group(1)) for c in cells[1:]]  # type: ignore[union-attr]
+    if len(cpus) > MAX_CPUS or max(cpus) >= MAX_CPUS:  # refused before a row is read, not after
+        raise RecordError(f"{path}:{header_lineno}: {len(cpus)} CPUs up to cpu {max(cpus)} is beyond the "
+                          f"limit of {MAX_CPUS} CPUs")
     stamps: list[str] = []
     rows: list[list[float]] = []
     for lineno, line in lines[1:]:
-        row = cells_of(line, kind)
-        if len(row) != len(cells):
-            raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({len(row)} cells, header {len(cells)})")
         try:
+            row = cells_of(line, kind)
+            if len(row) != len(cells):
+                raise ValueError(f"{len(row)} cells, header {len(cells)}")
             rows.append([float(v) for v in row[1:]])
-        except ValueError as err:
+        except (ValueError, csv.Error) as err:
+            if is_cut_off(line) and rows and warnings is not None:
+                warnings.append(truncation_warning(path, lineno, len(rows)))
+                break
             raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
         stamps.append(row[0].strip().strip("[]").strip())
     if not rows:
