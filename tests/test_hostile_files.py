@@ -284,6 +284,31 @@ def test_a_huge_journal_is_read_bounded(tmp_path: Path):
     assert journal.last_switch_times(tmp_path / "run") == {"scx_last": 7.0}
 
 
+def test_the_trackers_journal_reader_skips_records_of_a_hostile_pid_or_start(tmp_path: Path):
+    """SwitchJournal (the sched_ext tracker's reader, in every live source) checked no pid nor start
+    time: a list as pid raised TypeError (unhashable), a string TypeError, 10**30 OverflowError."""
+    import time
+
+    from scxtop.kernel.scx_journal import SwitchJournal
+
+    now = time.time()
+    good = {"time": now, "target": "scx_a", "previous": None, "ok": True, "seconds": 0.1, "backend": "direct",
+            "enable_seq_after": None, "message": "", "phase": "begin", "started": now}
+    hostile = [{**good, "pid": [1]}, {**good, "pid": "1"}, {**good, "pid": 10**30}, {**good, "pid": True},
+               {**good, "pid": -5}, {**good, "pid": 1, "started": "soon"},
+               {**good, "pid": 1, "started": 1e300}]
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    for record in hostile:
+        journal.journal_path(run).write_text(json.dumps(record) + "\n")
+        follower = SwitchJournal(run)
+        assert follower.poll() == [], record
+        assert not follower.active_between(0.0, now + 1)
+    journal.journal_path(run).write_text(json.dumps({**good, "pid": os.getpid()}) + "\n")
+    follower = SwitchJournal(run)
+    assert len(follower.poll()) == 1 and follower.active_between(0.0, now + 1)
+
+
 def test_scxtop_schedulers_survives_a_hostile_journal(tmp_path: Path):
     hostile_journal(tmp_path / "run")
     done = cli("schedulers", SCXTOP_RUN_DIR=str(tmp_path / "run"), SCXTOP_CONFIG=str(tmp_path / "none.toml"))
