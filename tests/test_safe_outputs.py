@@ -78,6 +78,21 @@ def test_another_users_file_in_a_sticky_directory_is_not_truncated(sticky: Path)
     assert planted.read_text() == "nobody's\n"
 
 
+def test_a_hard_link_to_roots_file_in_a_sticky_directory_is_not_truncated(tmp_path: Path, sticky: Path):
+    """A hard link is no symlink: O_NOFOLLOW opens it, and it is root's file, so the owner check
+    passes too. Where fs.protected_hardlinks=0 any user can link /etc/shadow as /tmp/x.csv (root
+    plants it here, which the sysctl never stops); `scxtop log --csv` used to truncate the file."""
+    target = secret(tmp_path / "shadow")
+    planted = sticky / "x.csv"
+    os.link(target, planted)
+    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
+                           "--duration", "0.2", "--csv", str(planted)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "2 hard links" in done.stderr, done.stderr
+    assert target.read_text() == "root's secret\n"
+
+
 def test_own_files_and_devices_are_still_written(sticky: Path, tmp_path: Path):
     mine = sticky / "mine.csv"
     mine.write_text("old contents that must go\n")

@@ -78,6 +78,13 @@ def _open_output(path: Path) -> int:
                 f"cannot write {path}: it is owned by uid {info.st_uid} in the shared directory "
                 f"{path.parent}; choose another name"
             )
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            # Another name for the same file, which anyone could have made where hard links to
+            # others' files are allowed (fs.protected_hardlinks=0): /tmp/x.csv as /etc/shadow.
+            raise RecordError(
+                f"cannot write {path}: the file has {info.st_nlink} hard links (another name may be "
+                f"another file's); remove it or choose another name"
+            )
         if stat.S_ISREG(info.st_mode):
             os.ftruncate(fd, 0)
         os.set_blocking(fd, True)
