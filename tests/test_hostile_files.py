@@ -96,6 +96,37 @@ def test_hostile_jsonl_lines_are_one_line_errors(tmp_path: Path, name: str, line
     assert expect in one_line(cli("replay", str(path)))
 
 
+
+def test_control_characters_in_a_recordings_text_are_read_as_question_marks(tmp_path: Path):
+    """A recording's names reach root's terminal (status line, sched_ext panel, report): ESC, CR
+    and the other controls are read as '?'."""
+    from dataclasses import replace
+
+    from scxtop.model import SchedExtState, TaskRef
+    from scxtop.recording import CsvWriter
+
+    evil = "\x1b]0;own\x07\r"
+    sample = full_sample(0)
+    sample = replace(sample, source=evil, limitations=(evil,), scx=replace(sample.scx, ops=evil),
+                     scx_events=(replace(sample.scx_events[0], ops=evil, previous=evil, detail=evil),),
+                     delayed_tasks=(replace(sample.delayed_tasks[0], comm=evil),),
+                     blocked=(replace(sample.blocked[0], waiter=TaskRef(4101, evil, 100)),))
+    for writer, name in ((JsonlWriter, "r.jsonl"), (CsvWriter, "r.csv")):
+        path = tmp_path / name
+        out = writer(path)
+        out.write(sample)
+        out.close()
+        assert "\\u001b" in path.read_text() or "\x1b" in path.read_text()
+        (loaded,) = load_recording(path).samples
+        ops = loaded.scx.ops
+        assert isinstance(loaded.scx, SchedExtState) and ops and ops.isprintable()
+        assert ops.startswith("?]0;own?")
+        if name.endswith("jsonl"):
+            assert loaded.source == loaded.limitations[0] == loaded.delayed_tasks[0].comm == "?]0;own??"
+            event = loaded.scx_events[0]
+            assert event.ops == event.previous == event.detail == "?]0;own??"
+            assert loaded.blocked[0].waiter.comm == "?]0;own??"
+
 def test_dev_zero_is_refused_at_the_line_cap():
     with pytest.raises(RecordError, match="longer than 16 MiB"):
         load_recording("/dev/zero")

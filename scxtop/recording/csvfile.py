@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scxtop.kernel.bounds import printable
 from scxtop.model import CpuStats, Sample, SchedExtEnableState, SchedExtState
 from scxtop.recording.common import (
     MAX_CPUS,
@@ -119,7 +120,7 @@ def _csv_sample(row: dict[str, str], ncpus: int, previous: Sample | None) -> Sam
     state = row["scx_state"] or None
     # A state name this version does not know reads as None (cannot see), not as an error.
     scx = SchedExtState(supported=state is not None, state=SchedExtEnableState.parse(state),
-                        ops=row["scx_ops"] or None)
+                        ops=printable(row["scx_ops"]) or None)
     return Sample(
         time=_parse_time(row["time"]),
         elapsed_s=elapsed,

@@ -25,6 +25,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from scxtop.kernel.bounds import printable
 from scxtop.model import Sample, TaskDelay
 from scxtop.tui.line_repaint import component_style
 
@@ -41,7 +42,7 @@ def _cells(task: TaskDelay, interval_s: float) -> Cells:
     """A task's row as the strings shown, in COLUMNS order."""
     return (
         str(task.pid),
-        task.comm,
+        printable(task.comm),
         "n/a" if task.cpu is None else str(task.cpu),
         task.policy.removeprefix("SCHED_").lower(),
         "n/a" if task.nice is None else str(task.nice),
