@@ -132,6 +132,39 @@ def test_dev_zero_is_refused_at_the_line_cap():
         load_recording("/dev/zero")
 
 
+def test_a_recording_beyond_the_size_limit_is_refused_before_it_is_read(tmp_path: Path):
+    """Recordings are loaded whole: only the line length was capped, so a file of short lines
+    was read until memory ran out. A sparse file costs no disk: its size alone refuses it."""
+    from scxtop.recording.common import MAX_RECORDING_BYTES
+
+    path = jsonl(tmp_path / "huge.jsonl", 1)
+    with path.open("r+b") as f:
+        f.truncate(MAX_RECORDING_BYTES + 1)
+    message = one_line(cli("replay", str(path)))
+    assert f"{path}: larger than 4 GiB" in message and "head -n" in message, message
+
+
+def test_a_recording_without_a_size_is_counted_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A pipe (or a device, or a file still growing) has no size up front: the bytes read count."""
+    from scxtop.recording import common
+
+    data = jsonl(tmp_path / "r.jsonl", 10).read_bytes()
+    for size, refused in ((len(data) - 1, True), (len(data), False)):
+        monkeypatch.setattr(common, "MAX_RECORDING_BYTES", size)
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, data)  # fits the pipe's buffer: no writer thread needed
+            os.close(write_end)
+            pipe = Path(f"/proc/self/fd/{read_end}")
+            if refused:
+                with pytest.raises(RecordError, match=f"{pipe}: larger than {size} bytes"):
+                    list(common.recording_lines(pipe))
+            else:
+                assert len(list(common.recording_lines(pipe))) == 10
+        finally:
+            os.close(read_end)
+
+
 def test_a_huge_single_line_csv_is_refused_at_the_line_cap(tmp_path: Path):
     path = tmp_path / "huge.csv"
     with path.open("w") as f:
@@ -257,6 +290,15 @@ def test_an_rqlen_recording_of_a_million_cpus_is_refused_at_its_header(tmp_path:
     far.write_text("[   Timestamp],CPU  0,CPU99999,\n[    20000000],  1,  1,\n")
     with pytest.raises(RecordError, match=f"{far}:1: .*limit of {MAX_CPUS} CPUs"):
         load_recording(far)
+
+def test_an_rqlen_header_is_checked_before_any_row_is_read(tmp_path: Path):
+    """The rqlen.bt reader read every line before looking at its header: a refused header came
+    with the error of whatever broken or huge line followed it (or after reading all of them)."""
+    path = tmp_path / "far.csv"
+    path.write_bytes(b"[   Timestamp],CPU  0,CPU99999,\n[    20000000],  1,  1,\n\xff\xfe garbage\n")
+    with pytest.raises(RecordError, match=f"{path}:1: .*limit of {MAX_CPUS} CPUs"):
+        load_recording(path)
+
 
 def test_a_broken_line_in_the_middle_is_still_an_error(tmp_path: Path):
     path = jsonl(tmp_path / "mid.jsonl", 3)

@@ -96,8 +96,13 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     dropped with a warning."""
     mtime = path.stat().st_mtime
     day = datetime.fromtimestamp(mtime, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    lines = [(n, line) for n, line in recording_lines(path) if line.strip() and not is_chatter(line)]
-    header_lineno, header = lines[0]
+    # Lazily: the header is checked before any row is read (a file of a million CPUs, or one of
+    # many gigabytes, is refused at its first line).
+    lines = ((n, line) for n, line in recording_lines(path) if line.strip() and not is_chatter(line))
+    try:
+        header_lineno, header = next(lines)
+    except StopIteration:
+        raise RecordError(f"{path}: the recording is empty") from None
     kind = dialect(header)
     cells = cells_of(header, kind)
     # load() calls this only after is_rqlen_header matched every cell.
@@ -107,7 +112,8 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
                           f"limit of {MAX_CPUS} CPUs")
     stamps: list[str] = []
     rows: list[list[float]] = []
-    for lineno, line in lines[1:]:
+    linenos: list[int] = []
+    for lineno, line in lines:
         try:
             row = cells_of(line, kind)
             if len(row) != len(cells):
@@ -119,9 +125,10 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
                 break
             raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
         stamps.append(row[0].strip().strip("[]").strip())
+        linenos.append(lineno)
     if not rows:
         return []
-    times, relative = _row_times(path, lines[1:], stamps, day)
+    times, relative = _row_times(path, linenos, stamps, day)
     if relative:  # elapsed since the script started: anchor the last row at the file's mtime
         elapsed = times
         times = [mtime - (times[-1] - t) for t in times]
@@ -139,9 +146,7 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     return _with_intervals(samples, times, elapsed)
 
 
-def _row_times(
-    path: Path, lines: list[tuple[int, str]], stamps: list[str], day: datetime
-) -> tuple[list[float], bool]:
+def _row_times(path: Path, linenos: list[int], stamps: list[str], day: datetime) -> tuple[list[float], bool]:
     try:
         raw = [float(s) for s in stamps]
     except ValueError:
@@ -149,7 +154,7 @@ def _row_times(
     else:
         return _numbers_in_seconds(raw, all(re.fullmatch(r"[+-]?\d+", s) for s in stamps))
     times: list[float] = []
-    for (lineno, _), stamp in zip(lines, stamps, strict=True):
+    for lineno, stamp in zip(linenos, stamps, strict=True):
         try:
             times.append(_clock_or_iso(stamp, day, times[-1] if times else None))
         except ValueError:
