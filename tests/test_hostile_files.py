@@ -267,6 +267,50 @@ def test_a_truncated_last_rqlen_row_loads_every_complete_row_with_a_warning(tmp_
     assert recording.warnings and f"{path}:41" in recording.warnings[0]
 
 
+def cut_recordings(tmp_path: Path) -> dict[str, tuple[Path, bytes]]:
+    """40-sample recordings of each format, and each one's bytes cut inside its last line's final
+    cell where the rest still parses (JSONL's last cell is its closing brace: only its newline goes)."""
+    from scxtop.recording import CsvWriter
+
+    csv_path = tmp_path / "cut.csv"
+    writer = CsvWriter(csv_path)
+    for i in range(40):
+        writer.write(full_sample(i))
+    writer.close()
+    data = csv_path.read_bytes()
+    csv_cut = data[: data.rindex(b",bpfland_1.0.0") + 5]  # scx_ops 'bpfl'
+    rq_path = tmp_path / "cut_rq.csv"
+    *rows, last = RQLEN.splitlines(keepends=True)
+    assert last.endswith(",  1,\n")
+    rq_data = "".join([*rows, last[:-5] + " 12,\n"]).encode()
+    jsonl_path = jsonl(tmp_path / "cut.jsonl", 40)
+    return {
+        "csv": (csv_path, csv_cut),
+        "rqlen": (rq_path, rq_data[: rq_data.rindex(b"12,")] + b"1"),  # 12 cut to 1
+        "jsonl": (jsonl_path, jsonl_path.read_bytes()[:-1]),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "rqlen", "jsonl"])
+def test_a_last_line_without_its_newline_is_dropped_even_when_it_parses(tmp_path: Path, fmt: str):
+    """A recorder killed mid-write leaves its last line without a newline: cut inside its final
+    cell, it still parsed (to a wrong value) and was loaded without a word."""
+    path, data = cut_recordings(tmp_path)[fmt]
+    path.write_bytes(data)
+    recording = load_recording(path)
+    assert recording.format == fmt and len(recording.samples) == 39
+    last = len(data.splitlines())
+    assert recording.warnings == (f"{path}:{last}: the last line is cut off (the recorder stopped "
+                                  f"mid-write); loaded 39 samples",)
+
+
+def test_a_lone_row_without_its_newline_is_a_one_line_error(tmp_path: Path):
+    path = tmp_path / "one.csv"
+    path.write_text("[   Timestamp],CPU  0,\n[    20000000],  1,")
+    with pytest.raises(RecordError, match=f"{path}:2: the last line is cut off.*no complete sample"):
+        load_recording(path)
+
+
 def test_a_carriage_return_inside_an_rqlen_row_names_the_line(tmp_path: Path):
     """A bare CR in a row escaped as _csv.Error, a traceback from `scxtop replay` and `scxtop log`."""
     path = tmp_path / "cr.csv"

@@ -90,13 +90,27 @@ def recording_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def is_cut_off(line: str) -> bool:
-    """Only the last line of a file can lack its newline: a recorder stopped mid-write."""
+    """Only the last line of a file can lack its newline: a recorder stopped mid-write.
+
+    Every writer ends each line with one, so such a line is never taken as a sample, even when it
+    still parses: cut inside its last cell, it would carry a wrong value."""
     return not line.endswith("\n")
 
 
 def truncation_warning(path: Path, lineno: int, loaded: int) -> str:
     return (f"{path}:{lineno}: the last line is cut off (the recorder stopped mid-write); "
             f"loaded {loaded} samples")
+
+
+def drop_cut_off(path: Path, lineno: int, loaded: int, warnings: list[str] | None) -> None:
+    """A cut-off last line (see is_cut_off) is dropped with a warning when the reader's caller
+    collects warnings and complete samples came before it; otherwise it is a RecordError."""
+    if warnings is not None and loaded:
+        warnings.append(truncation_warning(path, lineno, loaded))
+        return
+    why = "" if loaded else "; no complete sample comes before it"
+    raise RecordError(f"{path}:{lineno}: the last line is cut off (it has no newline: the recorder "
+                      f"stopped mid-write){why}")
 
 
 def check_number(value: float | None, what: str, low: float = -MAX_COUNT, high: float = MAX_COUNT) -> None:

@@ -19,10 +19,10 @@ from scxtop.recording.common import (
     RecordError,
     check_number,
     check_sample,
+    drop_cut_off,
     is_cut_off,
     iso_time,
     recording_lines,
-    truncation_warning,
 )
 from scxtop.recording.sink import RowSink
 
@@ -142,12 +142,12 @@ def read_csv(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     for lineno, line in lines:
         if not line.strip():
             continue
+        if header is not None and is_cut_off(line):
+            drop_cut_off(path, lineno, len(samples), warnings)
+            break
         try:
             cells = next(csv.reader([line]))
         except csv.Error as err:
-            if is_cut_off(line) and samples and warnings is not None:
-                warnings.append(truncation_warning(path, lineno, len(samples)))
-                break
             raise RecordError(f"{path}:{lineno}: broken CSV line ({str(err)[:80]})") from None
         if header is None:
             header = cells
@@ -165,8 +165,5 @@ def read_csv(path: Path, warnings: list[str] | None = None) -> list[Sample]:
             check_sample(sample)
             samples.append(sample)
         except (ValueError, OverflowError) as err:
-            if is_cut_off(line) and samples and warnings is not None:
-                warnings.append(truncation_warning(path, lineno, len(samples)))
-                break
             raise RecordError(f"{path}:{lineno}: broken CSV row ({str(err)[:80]})") from None
     return samples

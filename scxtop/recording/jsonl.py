@@ -27,10 +27,10 @@ from scxtop.recording.common import (
     RecordError,
     check_number,
     check_sample,
+    drop_cut_off,
     is_cut_off,
     iso_time,
     recording_lines,
-    truncation_warning,
 )
 from scxtop.recording.sink import RowSink
 
@@ -240,13 +240,13 @@ def read_jsonl(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     for lineno, line in recording_lines(path):
         if not line.strip():
             continue
+        if is_cut_off(line):
+            drop_cut_off(path, lineno, len(samples), warnings)
+            break
         try:
             sample = parse_sample_line(line)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
                 RecursionError) as err:
-            if is_cut_off(line) and samples and warnings is not None:
-                warnings.append(truncation_warning(path, lineno, len(samples)))
-                break
             detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
             raise RecordError(f"{path}:{lineno}: broken JSONL recording ({detail})") from None
         if sample is not None:

@@ -27,7 +27,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from scxtop.model import CpuStats, Sample
-from scxtop.recording.common import MAX_CPUS, RecordError, is_cut_off, recording_lines, truncation_warning
+from scxtop.recording.common import MAX_CPUS, RecordError, drop_cut_off, is_cut_off, recording_lines
 
 CPU_HEADER = re.compile(r"^\s*CPU\s*(\d+)\s*$", re.IGNORECASE)
 RQLEN_LIMITATION = "rqlen.bt recording: runqueue length only"
@@ -114,15 +114,15 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     rows: list[list[float]] = []
     linenos: list[int] = []
     for lineno, line in lines:
+        if is_cut_off(line):
+            drop_cut_off(path, lineno, len(rows), warnings)
+            break
         try:
             row = cells_of(line, kind)
             if len(row) != len(cells):
                 raise ValueError(f"{len(row)} cells, header {len(cells)}")
             rows.append([float(v) for v in row[1:]])
         except (ValueError, csv.Error) as err:
-            if is_cut_off(line) and rows and warnings is not None:
-                warnings.append(truncation_warning(path, lineno, len(rows)))
-                break
             raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
         stamps.append(row[0].strip().strip("[]").strip())
         linenos.append(lineno)
