@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -319,6 +320,24 @@ def test_a_carriage_return_inside_an_rqlen_row_names_the_line(tmp_path: Path):
         load_recording(path)
     done = cli("log", "--source", f"replay:{path}", "--csv", "-")
     assert f"{path}:3: broken rqlen.bt row" in one_line(done)
+
+
+@pytest.mark.parametrize(("row", "expect"), [
+    ("[    60000000],  1,nan,", "cpu1_rq is nan, not a finite number"),
+    ("[    60000000],  1,1e999,", "cpu1_rq is inf, not a finite number"),
+    ("[    60000000],  1, -3,", "cpu1_rq is -3, out of range"),
+    ("[         inf],  1,  2,", "time 'inf' is inf, not a finite number"),
+    ("[1e300],  1,  2,", "time '1e300' is 1e+300, out of range"),
+    ("[1000000000000000.5],  1,  2,", "time is 1e+15, out of range"),  # caught once the times are known
+])
+def test_an_rqlen_value_error_names_the_files_line(tmp_path: Path, row: str, expect: str):
+    """rqlen.bt rows were checked after loading and named by their row number ('row 3'), which
+    is not the file's line once bpftrace's 'Attaching N probes...' stands above the header."""
+    path = tmp_path / "bad.csv"
+    path.write_text("Attaching 3 probes...\n[   Timestamp],CPU  0,CPU  1,\n[    20000000],  1,  0,\n"
+                    f"[    40000000],  1,  0,\n{row}\n[    80000000],  1,  0,\n")
+    with pytest.raises(RecordError, match=rf"{path}:5: broken rqlen.bt row \(.*{re.escape(expect)}"):
+        load_recording(path)
 
 
 def test_an_rqlen_recording_of_a_million_cpus_is_refused_at_its_header(tmp_path: Path):

@@ -26,8 +26,17 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+from scxtop.kernel.bounds import MAX_COUNT
 from scxtop.model import CpuStats, Sample
-from scxtop.recording.common import MAX_CPUS, RecordError, drop_cut_off, is_cut_off, recording_lines
+from scxtop.recording.common import (
+    MAX_CPUS,
+    RecordError,
+    check_number,
+    check_sample,
+    drop_cut_off,
+    is_cut_off,
+    recording_lines,
+)
 
 CPU_HEADER = re.compile(r"^\s*CPU\s*(\d+)\s*$", re.IGNORECASE)
 RQLEN_LIMITATION = "rqlen.bt recording: runqueue length only"
@@ -121,10 +130,15 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
             row = cells_of(line, kind)
             if len(row) != len(cells):
                 raise ValueError(f"{len(row)} cells, header {len(cells)}")
-            rows.append([float(v) for v in row[1:]])
+            values = [float(v) for v in row[1:]]
+            for cpu, value in zip(cpus, values, strict=True):
+                check_number(value, f"cpu{cpu}_rq", 0.0)
+            stamp = row[0].strip().strip("[]").strip()
+            _check_stamp(stamp)
         except (ValueError, csv.Error) as err:
             raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
-        stamps.append(row[0].strip().strip("[]").strip())
+        rows.append(values)
+        stamps.append(stamp)
         linenos.append(lineno)
     if not rows:
         return []
@@ -143,7 +157,22 @@ def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
         )
         for t, values in zip(times, rows, strict=True)
     ]
-    return _with_intervals(samples, times, elapsed)
+    samples = _with_intervals(samples, times, elapsed)
+    for lineno, sample in zip(linenos, samples, strict=True):  # what the times came to
+        try:
+            check_sample(sample)
+        except ValueError as err:
+            raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
+    return samples
+
+
+def _check_stamp(stamp: str) -> None:
+    """A numeric time must be finite: one infinite time made every row's time infinite."""
+    try:
+        number = float(stamp)
+    except ValueError:
+        return  # a clock or ISO time, parsed (and checked) later
+    check_number(number, f"time {stamp[:40]!r}", -float(MAX_COUNT), float(MAX_COUNT))
 
 
 def _row_times(path: Path, linenos: list[int], stamps: list[str], day: datetime) -> tuple[list[float], bool]:
