@@ -22,7 +22,8 @@ from pathlib import Path
 
 MAX_LINKS = 40
 """Symlinks followed on the way, as the kernel's own limit."""
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+"""O_PATH: a directory we may search but not list (mode 0711) is opened too, as open(2) would pass it."""
 
 
 class UnsafeOutput(Exception):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -174,6 +176,34 @@ def test_not_as_root_our_own_symlinks_on_the_way_are_followed(tmp_path: Path,
         assert (real / f"{name}.csv").read_text() == "x\n"
     with pytest.raises(RecordError, match=f"theirs is a symlink owned by uid {nobody() - 1}"):
         RowSink(tmp_path / "theirs" / "x.csv")
+
+
+def test_a_directory_we_may_search_but_not_list_is_walked(tmp_path: Path):
+    """A user writing below a 0711 directory (a home directory on some systems): open(2) passes
+    it, and so must the walk (O_PATH; O_RDONLY would need read permission). Run as nobody with the
+    system's python3 (scxtop.output_dir is standard library only): nobody cannot run the venv's."""
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not python:
+        pytest.skip("needs root, setpriv and /usr/bin/python3")
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # tmp_path's parents are 0700: nobody cannot pass
+    try:
+        base.chmod(0o711)
+        (base / "out").mkdir(mode=0o1777)
+        (base / "out").chmod(0o1777)
+        script = ("import importlib.util, os, sys\n"
+                  "spec = importlib.util.spec_from_file_location('output_dir', sys.argv[1])\n"
+                  "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+                  "fd, name = module.open_parent(sys.argv[2])\n"
+                  "os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644, dir_fd=fd))\n")
+        done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", python, "-c",
+                               script, str(ROOT / "scxtop" / "output_dir.py"), str(base / "out" / "x.csv")],
+                              capture_output=True, text=True, timeout=60, cwd="/")
+        if "Permission denied" in done.stderr and "output_dir.py" in done.stderr.splitlines()[-1]:
+            pytest.skip("nobody cannot read this checkout")
+        assert done.returncode == 0, done.stderr
+        assert (base / "out" / "x.csv").stat().st_uid == nobody()
+    finally:
+        shutil.rmtree(base)
 
 
 def test_ordinary_output_paths_still_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
