@@ -8,7 +8,8 @@ local user cannot influence:
   trusted too (then nobody else can swap it);
 - the file is opened once, with O_NOFOLLOW, checked with fstat, and that same descriptor is read;
 - as root only root's files count: `sudo -E` keeps a user's HOME and XDG_CONFIG_HOME, and a config
-  found through them is refused unless the file and every directory above it are root's;
+  found through them is refused unless the file and every directory above it are root's (where
+  there is no file, there is nothing to refuse: the defaults apply);
 - the read is bounded (MAX_BYTES), and TOML that nests too deeply is an error, not a crash.
 """
 
@@ -85,14 +86,17 @@ def read_config(path: Path) -> str | None:
             except FileNotFoundError:
                 return None
             except OSError as err:
-                if err.errno != errno.ELOOP:
-                    why = "not a directory" if err.errno == errno.ENOTDIR else err.strerror
-                    raise ConfigError(f"cannot read config {path}: {where}: {why}") from None
-                # A symlink: follow it only if nobody but a trusted owner could have placed it.
+                if err.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise ConfigError(f"cannot read config {path}: {where}: {err.strerror}") from None
+                # A symlink (ELOOP; ENOTDIR where O_DIRECTORY asked for a directory): follow it
+                # only if nobody but a trusted owner could have placed it.
                 link = os.stat(name, dir_fd=fd, follow_symlinks=False)
                 if not stat.S_ISLNK(link.st_mode):
-                    raise ConfigError(f"cannot read config {path}: {where}: {err.strerror}") from None
+                    why = "not a directory" if err.errno == errno.ENOTDIR else err.strerror
+                    raise ConfigError(f"cannot read config {path}: {where}: {why}") from None
                 if link.st_uid not in trusted_uids():
+                    if not os.path.lexists(full):
+                        return None  # nothing there to refuse (see below)
                     raise ConfigError(f"not trusting {where}: a symlink owned by uid {link.st_uid} "
                                       f"(give the real path of the config)") from None
                 links += 1
@@ -109,7 +113,15 @@ def read_config(path: Path) -> str | None:
             os.close(fd)
             fd = child
             if not last:
-                _check(info, where, directory=True)
+                try:
+                    _check(info, where, directory=True)
+                except ConfigError:
+                    # `sudo -E` with a user's HOME and no config in it: no config, not an error.
+                    # Only an existing file is refused (whoever owns the directory can make it
+                    # appear or vanish, but never makes root read it).
+                    if not os.path.lexists(full):
+                        return None
+                    raise
                 shown = where
                 continue
             if not stat.S_ISREG(info.st_mode):

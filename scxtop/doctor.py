@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scxtop.bpftrace import BpftraceError, bpftrace_version, classify_stderr, find_bpftrace, kernel_types
 from scxtop.bpftrace.privileges import NEEDS_PRIVILEGES, bpf_privilege
+from scxtop.bpftrace.process import bpftrace_env
 
 TRACEFS = Path("/sys/kernel/tracing")
 BTF = Path("/sys/kernel/btf/vmlinux")
@@ -125,7 +126,7 @@ def check_bpf_loads() -> Check:
     """Load a trivial program: catches lockdown, seccomp and memlock limits the other checks miss."""
     try:
         done = subprocess.run([find_bpftrace(), "-e", "BEGIN { exit(); }"], capture_output=True, text=True,
-                              timeout=60, stdin=subprocess.DEVNULL)
+                              timeout=60, stdin=subprocess.DEVNULL, env=bpftrace_env())
     except (OSError, subprocess.TimeoutExpired, BpftraceError) as err:
         return Check("BPF load", False, f"bpftrace did not run: {err}")
     if done.returncode != 0:

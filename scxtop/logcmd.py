@@ -3,7 +3,8 @@
 Ctrl-C, SIGTERM and SIGHUP stop the source; the rows already written are on disk (each one is
 handed to the kernel as it is written), bpftrace is stopped in order, and the exit status is 0.
 A stop signal that came while scxtop was still starting (noted by `scxtop.stopsignals` from the
-first line on) ends it the same way, with at least the CSV header written. A write that fails
+first line on) ends it the same way, with at least the CSV header written; a source that fails
+to open is a one-line error with nothing written (no header-only file). A write that fails
 (full disk, unwritable path) is a one-line error with a non-zero status. A closed stdout
 (`| head`) ends quietly.
 """
@@ -126,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     source: Source | None = None
     stop = SignalStop()
     reporter = SwitchReporter()
+    ended = False
+    """The run ended as it should (the duration, the source ran dry, or a stop signal); not an error."""
     try:
         with stop.installed():  # from here on, a signal while bpftrace starts ends quietly too
             stop.check()
@@ -135,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             if getattr(args, "duration", None):
                 limit = max(1, math.ceil(args.duration / source.interval_s - 1e-9))
             write_samples(source, writers, limit, stop, reporter)
+        ended = True
     except BrokenPipeError:
         # The reader went away (`scxtop log | head`): not an error; keep Python quiet at exit.
         with contextlib.suppress(OSError):
@@ -145,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
         with contextlib.suppress(ScxtopError):  # a change whose after window had begun: cut short
             write_reports(writers, reporter.flush())
         for writer in writers:
-            if isinstance(writer, CsvWriter):
-                writer.ensure_header(os.cpu_count() or 1)  # stopped before the first row
+            if isinstance(writer, CsvWriter) and ended:
+                # Stopped before the first row: the header at least. Not after an error (a source
+                # that failed to open): the one-line error comes with nothing written.
+                writer.ensure_header(os.cpu_count() or 1)
             writer.close()
     return 0

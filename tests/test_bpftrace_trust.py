@@ -69,3 +69,31 @@ def test_bpftrace_gets_a_minimal_environment(tmp_path: Path, monkeypatch: pytest
     assert env["PATH"] == SAFE_PATH
     assert env["BPFTRACE_STRLEN"] == "64"
     assert "LD_PRELOAD" not in env and "SECRET_TOKEN" not in env
+
+
+DUMP_ENV = """#!{python}
+import json, os, sys
+with open(os.environ["SCXTOP_ENV_OUT"], "a") as f:
+    f.write(json.dumps(dict(os.environ)) + "\\n")
+print("bpftrace v0.20.1")
+"""
+
+
+def test_every_bpftrace_run_gets_the_minimal_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Not only the probe program: `bpftrace --version` (run by every bpftrace source at start)
+    and doctor's test load got root's whole environment."""
+    from scxtop.bpftrace import bpftrace_version
+    from scxtop.doctor import check_bpf_loads
+
+    out = tmp_path / "env.jsonl"
+    binary = stand_in(tmp_path / "bin", DUMP_ENV.format(python=sys.executable))
+    monkeypatch.setenv("SCXTOP_ENV_OUT", str(out))
+    monkeypatch.setenv("LD_PRELOAD", "/tmp/evil.so")
+    monkeypatch.setenv("SECRET_TOKEN", "root's")
+    monkeypatch.setenv("PATH", f"{binary.parent}:{os.environ['PATH']}")
+    assert str(bpftrace_version(str(binary))) == "0.20.1"
+    assert check_bpf_loads().ok
+    envs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(envs) == 2
+    for env in envs:
+        assert env["PATH"] == SAFE_PATH and "LD_PRELOAD" not in env and "SECRET_TOKEN" not in env

@@ -53,6 +53,18 @@ def test_a_symlink_root_owns_in_root_directories_is_followed(tmp_path: Path):
     assert [s.name for s in config.load(home / "config.toml").schedulers] == ["scx_mine"]
 
 
+def test_a_symlinked_directory_we_own_on_the_way_is_followed(tmp_path: Path):
+    """A directory on the way opened with O_DIRECTORY|O_NOFOLLOW fails with ENOTDIR, not ELOOP, when
+    it is a symlink: /etc/scxtop -> /opt/scxtop/etc was refused as 'not a directory'."""
+    real = root_dir(tmp_path / "opt" / "etc")
+    (real / "config.toml").write_text(GOOD)
+    (tmp_path / "etc").symlink_to(real)
+    assert [s.name for s in config.load(tmp_path / "etc" / "config.toml").schedulers] == ["scx_mine"]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="file: not a directory"):
+        config.load(tmp_path / "file" / "config.toml")
+
+
 @needs_root
 def test_a_root_file_in_a_directory_others_can_write_is_refused(tmp_path: Path):
     """Anyone who can write the directory can swap the file between the check and the read."""
@@ -93,6 +105,36 @@ def test_sudo_E_does_not_take_a_users_config(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     os.chown(conf / "config.toml", 0, 0)  # root's file, in the user's directories: still theirs to swap
     with pytest.raises(ConfigError, match="owned by uid 65534, not root"):
+        config.load()
+
+
+@needs_root
+def test_sudo_E_without_a_config_in_the_users_home_starts_with_defaults(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    """Only a config that is there is refused: `sudo -E scxtop` by a user without one stopped with
+    'not trusting /home/alice: owned by uid ...' before the dashboard started."""
+    from scxtop.settings import load_settings
+
+    home = root_dir(tmp_path / "alice")
+    os.chown(home, NOBODY, NOBODY)
+    monkeypatch.delenv("SCXTOP_CONFIG", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    assert config.load().schedulers == () and load_settings().dashboard.confirm_switch
+    (home / ".config").mkdir()
+    (home / ".config" / "scxtop").mkdir()
+    (home / ".config" / "scxtop" / "config.toml").write_text(GOOD)  # root's file, their directory
+    with pytest.raises(ConfigError, match="alice: owned by uid 65534"):
+        config.load()
+    # a root home with their symlink on the way: nothing at its end is no config, something is refused
+    bob = root_dir(tmp_path / "bob")
+    elsewhere = root_dir(tmp_path / "elsewhere")
+    (bob / ".config").symlink_to(elsewhere)
+    os.lchown(bob / ".config", NOBODY, NOBODY)
+    monkeypatch.setenv("HOME", str(bob))
+    assert config.load().schedulers == ()
+    (root_dir(elsewhere / "scxtop") / "config.toml").write_text(GOOD)
+    with pytest.raises(ConfigError, match="a symlink owned by uid 65534"):
         config.load()
 
 

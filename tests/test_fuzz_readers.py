@@ -19,6 +19,8 @@ from samples import full_sample
 
 from scxtop.bpftrace.records import parse_record
 from scxtop.errors import ScxtopError
+from scxtop.kernel.bounds import MAX_TIME
+from scxtop.kernel.scx_journal import SwitchJournal
 from scxtop.model import Sample
 from scxtop.recording import CsvWriter, JsonlWriter, Recording, load_recording
 from scxtop.recording.jsonl import sample_to_json
@@ -73,7 +75,8 @@ def _mutated(lines: list[str], data: st.DataObject) -> bytes:
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, min(len(text), start + 40)))
     insert = data.draw(st.one_of(st.text(max_size=20), st.sampled_from(
-        ["NaN", "1e999", "-1", "9" * 40, "[", "{", "}", "\"", ",", "\n", "null", "\x00", "1e300"])))
+        ["NaN", "1e999", "-1", "9" * 40, "[", "{", "}", "\"", ",", "\n", "null", "\x00", "1e300", "\r",
+         "\t", "CPU99999", "23:59:59", "9999-12-31T23:59:59"])))
     return (text[:start] + insert + text[end:]).encode("utf-8", "surrogatepass")
 
 
@@ -89,6 +92,17 @@ def test_mutated_csv_recordings_load_or_fail_cleanly(data: st.DataObject):
     _load(_mutated(GOOD_CSV, data))
 
 
+GOOD_RQLEN = ["Attaching 3 probes...\n", "[   Timestamp],CPU  0,CPU  1,CPU128,\n",
+              *(f"[{i * 20_000_000:12d}],  {i % 4},  0,  {i % 2},\n" for i in range(1, 4)),
+              "@runqlen[0]: 5\n"]
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_rqlen_recordings_load_or_fail_cleanly(data: st.DataObject):
+    _load(_mutated(GOOD_RQLEN, data))
+
+
 @FUZZ
 @given(st.sampled_from(sorted(sample_to_json(full_sample(0)).keys())), json_values)
 def test_any_value_in_any_jsonl_field_loads_or_fails_cleanly(field: str, value: object):
@@ -97,21 +111,36 @@ def test_any_value_in_any_jsonl_field_loads_or_fails_cleanly(field: str, value: 
     _load((GOOD_JSONL[0] + json.dumps(obj) + "\n").encode())
 
 
+GOOD_RECORD = {"time": 1.0, "target": "scx_a", "previous": None, "ok": True, "seconds": 0.5,
+               "backend": "direct", "enable_seq_after": 2, "message": "", "pid": 1, "started": 1.0,
+               "phase": "begin"}
+one_field_off = st.builds(lambda field, value: json.dumps({**GOOD_RECORD, field: value}).encode(),
+                          st.sampled_from(sorted(GOOD_RECORD)), json_values)
+"""A well-formed record but for one field: random dictionaries are almost never that close."""
+
+
 @FUZZ
 @given(st.lists(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
+                          one_field_off,
                           st.fixed_dictionaries({
                               "time": json_scalars, "target": json_values, "previous": json_values,
                               "ok": json_values, "seconds": json_scalars, "backend": json_values,
                               "enable_seq_after": json_values, "message": json_values,
+                          }, optional={
+                              "pid": json_values, "started": json_values,
+                              "phase": st.one_of(st.sampled_from(["begin", "end"]), json_values),
                           }).map(lambda d: json.dumps(d).encode())), max_size=8))
 def test_the_journal_reader_returns_only_well_formed_records(lines: list[bytes]):
     run_dir = WORK / "run"
     run_dir.mkdir(mode=0o700, exist_ok=True)
-    journal.journal_path(run_dir).write_bytes(b"\n".join(lines))
+    journal.journal_path(run_dir).write_bytes(b"\n".join(lines) + b"\n")
     for record in journal.records(run_dir):
         assert isinstance(record.target, str) and isinstance(record.ok, bool)
-        assert 0 <= record.time <= journal.MAX_TIME
+        assert 0 <= record.time <= MAX_TIME
     journal.last_switch_times(run_dir)
+    follower = SwitchJournal(run_dir)  # the sched_ext tracker's reader, in every source
+    follower.poll()
+    follower.active_between(0.0, MAX_TIME)
 
 
 bpftrace_records = st.fixed_dictionaries(

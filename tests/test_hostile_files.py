@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,9 +97,73 @@ def test_hostile_jsonl_lines_are_one_line_errors(tmp_path: Path, name: str, line
     assert expect in one_line(cli("replay", str(path)))
 
 
+
+def test_control_characters_in_a_recordings_text_are_read_as_question_marks(tmp_path: Path):
+    """A recording's names reach root's terminal (status line, sched_ext panel, report): ESC, CR
+    and the other controls are read as '?'."""
+    from dataclasses import replace
+
+    from scxtop.model import SchedExtState, TaskRef
+    from scxtop.recording import CsvWriter
+
+    evil = "\x1b]0;own\x07\r"
+    sample = full_sample(0)
+    sample = replace(sample, source=evil, limitations=(evil,), scx=replace(sample.scx, ops=evil),
+                     scx_events=(replace(sample.scx_events[0], ops=evil, previous=evil, detail=evil),),
+                     delayed_tasks=(replace(sample.delayed_tasks[0], comm=evil),),
+                     blocked=(replace(sample.blocked[0], waiter=TaskRef(4101, evil, 100)),))
+    for writer, name in ((JsonlWriter, "r.jsonl"), (CsvWriter, "r.csv")):
+        path = tmp_path / name
+        out = writer(path)
+        out.write(sample)
+        out.close()
+        assert "\\u001b" in path.read_text() or "\x1b" in path.read_text()
+        (loaded,) = load_recording(path).samples
+        ops = loaded.scx.ops
+        assert isinstance(loaded.scx, SchedExtState) and ops and ops.isprintable()
+        assert ops.startswith("?]0;own?")
+        if name.endswith("jsonl"):
+            assert loaded.source == loaded.limitations[0] == loaded.delayed_tasks[0].comm == "?]0;own??"
+            event = loaded.scx_events[0]
+            assert event.ops == event.previous == event.detail == "?]0;own??"
+            assert loaded.blocked[0].waiter.comm == "?]0;own??"
+
 def test_dev_zero_is_refused_at_the_line_cap():
     with pytest.raises(RecordError, match="longer than 16 MiB"):
         load_recording("/dev/zero")
+
+
+def test_a_recording_beyond_the_size_limit_is_refused_before_it_is_read(tmp_path: Path):
+    """Recordings are loaded whole: only the line length was capped, so a file of short lines
+    was read until memory ran out. A sparse file costs no disk: its size alone refuses it."""
+    from scxtop.recording.common import MAX_RECORDING_BYTES
+
+    path = jsonl(tmp_path / "huge.jsonl", 1)
+    with path.open("r+b") as f:
+        f.truncate(MAX_RECORDING_BYTES + 1)
+    message = one_line(cli("replay", str(path)))
+    assert f"{path}: larger than 4 GiB" in message and "head -n" in message, message
+
+
+def test_a_recording_without_a_size_is_counted_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A pipe (or a device, or a file still growing) has no size up front: the bytes read count."""
+    from scxtop.recording import common
+
+    data = jsonl(tmp_path / "r.jsonl", 10).read_bytes()
+    for size, refused in ((len(data) - 1, True), (len(data), False)):
+        monkeypatch.setattr(common, "MAX_RECORDING_BYTES", size)
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, data)  # fits the pipe's buffer: no writer thread needed
+            os.close(write_end)
+            pipe = Path(f"/proc/self/fd/{read_end}")
+            if refused:
+                with pytest.raises(RecordError, match=f"{pipe}: larger than {size} bytes"):
+                    list(common.recording_lines(pipe))
+            else:
+                assert len(list(common.recording_lines(pipe))) == 10
+        finally:
+            os.close(read_end)
 
 
 def test_a_huge_single_line_csv_is_refused_at_the_line_cap(tmp_path: Path):
@@ -171,6 +236,133 @@ def test_a_truncated_last_line_loads_every_complete_line_with_a_warning(tmp_path
     assert "warning" in done.stderr and f"{path}:40" in done.stderr
 
 
+
+def test_a_truncated_last_csv_row_loads_every_complete_row_with_a_warning(tmp_path: Path):
+    """`scxtop log --csv` killed mid-write: the CSV reader dropped the cut row only when asked to,
+    and load_recording never asked, so one cut row refused 39 good ones."""
+    from scxtop.recording import CsvWriter
+
+    path = tmp_path / "cut.csv"
+    writer = CsvWriter(path)
+    for i in range(40):
+        writer.write(full_sample(i))
+    writer.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 25])
+    recording = load_recording(path)
+    assert len(recording.samples) == 39
+    assert recording.warnings and f"{path}:41" in recording.warnings[0]
+    done = cli("log", "--source", f"replay:{path}", "--csv", str(tmp_path / "out.csv"))
+    assert done.returncode == 0 and f"warning: {path}:41" in done.stderr, done.stderr
+
+
+RQLEN = "[   Timestamp],CPU  0,CPU  1,\n" + "".join(
+    f"[{i * 20_000_000:12d}],  1,  {i % 3},\n" for i in range(1, 41))
+
+
+def test_a_truncated_last_rqlen_row_loads_every_complete_row_with_a_warning(tmp_path: Path):
+    path = tmp_path / "cut.csv"
+    path.write_text(RQLEN[:-5])
+    recording = load_recording(path)
+    assert recording.format == "rqlen" and len(recording.samples) == 39
+    assert recording.warnings and f"{path}:41" in recording.warnings[0]
+
+
+def cut_recordings(tmp_path: Path) -> dict[str, tuple[Path, bytes]]:
+    """40-sample recordings of each format, and each one's bytes cut inside its last line's final
+    cell where the rest still parses (JSONL's last cell is its closing brace: only its newline goes)."""
+    from scxtop.recording import CsvWriter
+
+    csv_path = tmp_path / "cut.csv"
+    writer = CsvWriter(csv_path)
+    for i in range(40):
+        writer.write(full_sample(i))
+    writer.close()
+    data = csv_path.read_bytes()
+    csv_cut = data[: data.rindex(b",bpfland_1.0.0") + 5]  # scx_ops 'bpfl'
+    rq_path = tmp_path / "cut_rq.csv"
+    *rows, last = RQLEN.splitlines(keepends=True)
+    assert last.endswith(",  1,\n")
+    rq_data = "".join([*rows, last[:-5] + " 12,\n"]).encode()
+    jsonl_path = jsonl(tmp_path / "cut.jsonl", 40)
+    return {
+        "csv": (csv_path, csv_cut),
+        "rqlen": (rq_path, rq_data[: rq_data.rindex(b"12,")] + b"1"),  # 12 cut to 1
+        "jsonl": (jsonl_path, jsonl_path.read_bytes()[:-1]),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "rqlen", "jsonl"])
+def test_a_last_line_without_its_newline_is_dropped_even_when_it_parses(tmp_path: Path, fmt: str):
+    """A recorder killed mid-write leaves its last line without a newline: cut inside its final
+    cell, it still parsed (to a wrong value) and was loaded without a word."""
+    path, data = cut_recordings(tmp_path)[fmt]
+    path.write_bytes(data)
+    recording = load_recording(path)
+    assert recording.format == fmt and len(recording.samples) == 39
+    last = len(data.splitlines())
+    assert recording.warnings == (f"{path}:{last}: the last line is cut off (the recorder stopped "
+                                  f"mid-write); loaded 39 samples",)
+
+
+def test_a_lone_row_without_its_newline_is_a_one_line_error(tmp_path: Path):
+    path = tmp_path / "one.csv"
+    path.write_text("[   Timestamp],CPU  0,\n[    20000000],  1,")
+    with pytest.raises(RecordError, match=f"{path}:2: the last line is cut off.*no complete sample"):
+        load_recording(path)
+
+
+def test_a_carriage_return_inside_an_rqlen_row_names_the_line(tmp_path: Path):
+    """A bare CR in a row escaped as _csv.Error, a traceback from `scxtop replay` and `scxtop log`."""
+    path = tmp_path / "cr.csv"
+    path.write_text(RQLEN.replace("  1,  2,\n", "  1,\r  2,\n", 1), newline="")
+    with pytest.raises(RecordError, match=f"{path}:3: broken rqlen.bt row"):
+        load_recording(path)
+    done = cli("log", "--source", f"replay:{path}", "--csv", "-")
+    assert f"{path}:3: broken rqlen.bt row" in one_line(done)
+
+
+@pytest.mark.parametrize(("row", "expect"), [
+    ("[    60000000],  1,nan,", "cpu1_rq is nan, not a finite number"),
+    ("[    60000000],  1,1e999,", "cpu1_rq is inf, not a finite number"),
+    ("[    60000000],  1, -3,", "cpu1_rq is -3, out of range"),
+    ("[         inf],  1,  2,", "time 'inf' is inf, not a finite number"),
+    ("[1e300],  1,  2,", "time '1e300' is 1e+300, out of range"),
+    ("[1000000000000000.5],  1,  2,", "time is 1e+15, out of range"),  # caught once the times are known
+])
+def test_an_rqlen_value_error_names_the_files_line(tmp_path: Path, row: str, expect: str):
+    """rqlen.bt rows were checked after loading and named by their row number ('row 3'), which
+    is not the file's line once bpftrace's 'Attaching N probes...' stands above the header."""
+    path = tmp_path / "bad.csv"
+    path.write_text("Attaching 3 probes...\n[   Timestamp],CPU  0,CPU  1,\n[    20000000],  1,  0,\n"
+                    f"[    40000000],  1,  0,\n{row}\n[    80000000],  1,  0,\n")
+    with pytest.raises(RecordError, match=rf"{path}:5: broken rqlen.bt row \(.*{re.escape(expect)}"):
+        load_recording(path)
+
+
+def test_an_rqlen_recording_of_a_million_cpus_is_refused_at_its_header(tmp_path: Path):
+    """Refused only after every row was built: 45 s and 790 MB for a 22 MB file of three rows."""
+    path = tmp_path / "wide.csv"
+    with path.open("w") as f:
+        f.write("[   Timestamp]," + "".join(f"CPU{c:3d}," for c in range(1_000_000)) + "\n")
+        for i in range(1, 4):
+            f.write(f"[{i * 20_000_000:12d}]," + "  1," * 1_000_000 + "\n")
+    with pytest.raises(RecordError, match=f"{path}:1: 1000000 CPUs .* limit of {MAX_CPUS} CPUs"):
+        load_recording(path)
+    far = tmp_path / "far.csv"
+    far.write_text("[   Timestamp],CPU  0,CPU99999,\n[    20000000],  1,  1,\n")
+    with pytest.raises(RecordError, match=f"{far}:1: .*limit of {MAX_CPUS} CPUs"):
+        load_recording(far)
+
+def test_an_rqlen_header_is_checked_before_any_row_is_read(tmp_path: Path):
+    """The rqlen.bt reader read every line before looking at its header: a refused header came
+    with the error of whatever broken or huge line followed it (or after reading all of them)."""
+    path = tmp_path / "far.csv"
+    path.write_bytes(b"[   Timestamp],CPU  0,CPU99999,\n[    20000000],  1,  1,\n\xff\xfe garbage\n")
+    with pytest.raises(RecordError, match=f"{path}:1: .*limit of {MAX_CPUS} CPUs"):
+        load_recording(path)
+
+
 def test_a_broken_line_in_the_middle_is_still_an_error(tmp_path: Path):
     path = jsonl(tmp_path / "mid.jsonl", 3)
     lines = path.read_text().splitlines()
@@ -226,6 +418,31 @@ def test_a_huge_journal_is_read_bounded(tmp_path: Path):
         f.write(b"x" * (64 << 20))  # 64 MB with no newline at the end
         f.write(b"\n" + HOSTILE_JOURNAL[-1].replace(b"scx_good", b"scx_last") + b"\n")
     assert journal.last_switch_times(tmp_path / "run") == {"scx_last": 7.0}
+
+
+def test_the_trackers_journal_reader_skips_records_of_a_hostile_pid_or_start(tmp_path: Path):
+    """SwitchJournal (the sched_ext tracker's reader, in every live source) checked no pid nor start
+    time: a list as pid raised TypeError (unhashable), a string TypeError, 10**30 OverflowError."""
+    import time
+
+    from scxtop.kernel.scx_journal import SwitchJournal
+
+    now = time.time()
+    good = {"time": now, "target": "scx_a", "previous": None, "ok": True, "seconds": 0.1, "backend": "direct",
+            "enable_seq_after": None, "message": "", "phase": "begin", "started": now}
+    hostile = [{**good, "pid": [1]}, {**good, "pid": "1"}, {**good, "pid": 10**30}, {**good, "pid": True},
+               {**good, "pid": -5}, {**good, "pid": 1, "started": "soon"},
+               {**good, "pid": 1, "started": 1e300}]
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    for record in hostile:
+        journal.journal_path(run).write_text(json.dumps(record) + "\n")
+        follower = SwitchJournal(run)
+        assert follower.poll() == [], record
+        assert not follower.active_between(0.0, now + 1)
+    journal.journal_path(run).write_text(json.dumps({**good, "pid": os.getpid()}) + "\n")
+    follower = SwitchJournal(run)
+    assert len(follower.poll()) == 1 and follower.active_between(0.0, now + 1)
 
 
 def test_scxtop_schedulers_survives_a_hostile_journal(tmp_path: Path):

@@ -289,6 +289,19 @@ def test_broken_recording_is_a_one_line_error_naming_the_line(tmp_path: Path):
     assert f"{bad}:2:" in line
 
 
+def test_a_source_that_fails_to_open_writes_no_header(tmp_path: Path):
+    """The CSV header was written on the way out whatever ended the run: a source that failed to
+    open printed it to stdout ahead of its one-line error, or left a header-only file. (A stop
+    signal before the first row still leaves the header: see the signal tests above.)"""
+    done = scxtop("log", "--source", "replay:/dev/zero", "--csv", "-")
+    assert "longer than 16 MiB" in one_line_error(done)
+    assert done.stdout == ""
+    out = tmp_path / "out.csv"
+    done = scxtop("log", "--source", f"replay:{tmp_path / 'missing.jsonl'}", "--csv", str(out))
+    assert "no such recording" in one_line_error(done)
+    assert out.read_text() == ""
+
+
 def test_csv_and_jsonl_cannot_both_take_stdout():
     assert "cannot both go to stdout" in one_line_error(scxtop("log", "--csv", "-", "--jsonl", "-"))
 

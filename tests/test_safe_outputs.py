@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,154 @@ def test_another_users_file_in_a_sticky_directory_is_not_truncated(sticky: Path)
     with pytest.raises(RecordError, match="owned by uid"):
         RowSink(planted)
     assert planted.read_text() == "nobody's\n"
+
+
+def test_a_hard_link_to_roots_file_in_a_sticky_directory_is_not_truncated(tmp_path: Path, sticky: Path):
+    """A hard link is no symlink: O_NOFOLLOW opens it, and it is root's file, so the owner check
+    passes too. Where fs.protected_hardlinks=0 any user can link /etc/shadow as /tmp/x.csv (root
+    plants it here, which the sysctl never stops); `scxtop log --csv` used to truncate the file."""
+    target = secret(tmp_path / "shadow")
+    planted = sticky / "x.csv"
+    os.link(target, planted)
+    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
+                           "--duration", "0.2", "--csv", str(planted)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "2 hard links" in done.stderr, done.stderr
+    assert target.read_text() == "root's secret\n"
+
+
+@needs_root
+def test_log_csv_does_not_follow_another_users_symlink_on_the_way(tmp_path: Path):
+    """O_NOFOLLOW guards only the last component: /tmp/evil/x.csv, where /tmp/evil is nobody's
+    link to a directory of root's, truncated root's x.csv there. The link sits in a directory that
+    is not sticky, so fs.protected_symlinks would not stop it either."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    target = secret(private / "x.csv")
+    evil = tmp_path / "evil"
+    evil.symlink_to(private)
+    os.lchown(evil, nobody(), -1)
+    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
+                           "--duration", "0.2", "--csv", str(evil / "x.csv")], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and f"{evil} is a symlink owned by uid {nobody()}" in done.stderr, \
+        done.stderr
+    assert done.stdout == ""
+    assert target.read_text() == "root's secret\n"
+
+
+def test_a_directory_others_can_write_is_refused_on_the_way(tmp_path: Path):
+    """Anyone could have put (or later swap in) the next component of a world-writable directory
+    that is not sticky; /tmp itself (sticky) stays fine."""
+    shared = tmp_path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    shared.chmod(0o777)
+    for where in (shared / "x.csv", shared / "sub" / "x.csv"):
+        with pytest.raises(RecordError, match=f"{shared} is writable by other users and not sticky"):
+            RowSink(where)
+        assert not where.exists()
+
+
+@needs_root
+def test_a_directory_swapped_for_a_symlink_after_the_check_is_not_followed(tmp_path: Path, sticky: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    """nobody owns /tmp/evil, a real directory, and swaps it for a link to root's directory right
+    before the file is opened (made deterministic here: the swap runs inside the open). The file
+    must be created in the directory that was checked, not wherever the path points by then."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    target = secret(private / "x.csv")
+    evil = sticky / "evil"
+    evil.mkdir()
+    os.chown(evil, nobody(), -1)
+    real_open = os.open
+
+    def racing_open(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+        if os.path.basename(path) == "x.csv" and not (sticky / "evil.old").exists():
+            evil.rename(sticky / "evil.old")
+            evil.symlink_to(private)
+            os.lchown(evil, nobody(), -1)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", racing_open)
+    sink = RowSink(evil / "x.csv")
+    sink.write_line("a,b")
+    sink.close()
+    monkeypatch.undo()
+    assert target.read_text() == "root's secret\n"
+    assert (sticky / "evil.old" / "x.csv").read_text() == "a,b\n"
+
+
+@needs_root
+def test_not_as_root_our_own_symlinks_on_the_way_are_followed(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    """Run as a user, scxtop trusts root's links and that user's own, nobody else's (the uid is
+    faked: the files are planted as root)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    for name, owner in (("root", 0), ("mine", nobody()), ("theirs", nobody() - 1)):
+        (tmp_path / name).symlink_to(real)
+        os.lchown(tmp_path / name, owner, -1)
+    monkeypatch.setattr(os, "geteuid", lambda: nobody())
+    for name in ("root", "mine"):
+        sink = RowSink(tmp_path / name / f"{name}.csv")
+        sink.write_line("x")
+        sink.close()
+        assert (real / f"{name}.csv").read_text() == "x\n"
+    with pytest.raises(RecordError, match=f"theirs is a symlink owned by uid {nobody() - 1}"):
+        RowSink(tmp_path / "theirs" / "x.csv")
+
+
+def test_a_directory_we_may_search_but_not_list_is_walked(tmp_path: Path):
+    """A user writing below a 0711 directory (a home directory on some systems): open(2) passes
+    it, and so must the walk (O_PATH; O_RDONLY would need read permission). Run as nobody with the
+    system's python3 (scxtop.output_dir is standard library only): nobody cannot run the venv's."""
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not python:
+        pytest.skip("needs root, setpriv and /usr/bin/python3")
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # tmp_path's parents are 0700: nobody cannot pass
+    try:
+        base.chmod(0o711)
+        (base / "out").mkdir(mode=0o1777)
+        (base / "out").chmod(0o1777)
+        script = ("import importlib.util, os, sys\n"
+                  "spec = importlib.util.spec_from_file_location('output_dir', sys.argv[1])\n"
+                  "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+                  "fd, name = module.open_parent(sys.argv[2])\n"
+                  "os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644, dir_fd=fd))\n")
+        done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", python, "-c",
+                               script, str(ROOT / "scxtop" / "output_dir.py"), str(base / "out" / "x.csv")],
+                              capture_output=True, text=True, timeout=60, cwd="/")
+        if "Permission denied" in done.stderr and "output_dir.py" in done.stderr.splitlines()[-1]:
+            pytest.skip("nobody cannot read this checkout")
+        assert done.returncode == 0, done.stderr
+        assert (base / "out" / "x.csv").stat().st_uid == nobody()
+    finally:
+        shutil.rmtree(base)
+
+
+def test_ordinary_output_paths_still_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A relative path, a directory reached through our own symlink, a path with '..', a sticky
+    directory such as /tmp, and a directory we own."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    (tmp_path / "rel").symlink_to("real")
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    monkeypatch.chdir(tmp_path)
+    for where, written in ((Path("out.csv"), tmp_path / "out.csv"),
+                           (Path("real/../real/a.csv"), real / "a.csv"),
+                           (tmp_path / "link" / "b.csv", real / "b.csv"),
+                           (Path("rel/c.csv"), real / "c.csv"),
+                           (sticky / "d.csv", sticky / "d.csv")):
+        sink = RowSink(where)
+        sink.write_line("x")
+        sink.close()
+        assert written.read_text() == "x\n", where
 
 
 def test_own_files_and_devices_are_still_written(sticky: Path, tmp_path: Path):

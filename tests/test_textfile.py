@@ -96,6 +96,30 @@ def test_a_symbolic_link_as_the_directory_is_refused(tmp_path: Path):
     assert os.listdir(real) == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting another user's symlink needs root")
+def test_another_users_symlink_above_the_directory_is_refused(tmp_path: Path):
+    """Only the last directory was opened with O_NOFOLLOW: --textfile /tmp/evil/sub/scxtop.prom,
+    with /tmp/evil nobody's link, renamed files into wherever nobody pointed it."""
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    evil = tmp_path / "evil"
+    evil.symlink_to(real)
+    os.lchown(evil, 65534, -1)
+    with pytest.raises(TextfileError, match=f"{evil} is a symlink owned by uid 65534"):
+        TextfileWriter(evil / "sub" / "scxtop.prom")
+    shared = tmp_path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    shared.chmod(0o777)
+    with pytest.raises(TextfileError, match="writable by other users and not sticky"):
+        TextfileWriter(shared / "sub" / "scxtop.prom")
+    root_link = tmp_path / "mine"
+    root_link.symlink_to(real)  # root's own link on the way is fine
+    writer = TextfileWriter(root_link / "sub" / "scxtop.prom")
+    writer.write(full_sample(0))
+    writer.close()
+    assert (real / "sub" / "scxtop.prom").exists()
+
+
 def test_a_name_node_exporter_would_ignore_is_refused(tmp_path: Path):
     with pytest.raises(TextfileError, match=r"\.prom"):
         TextfileWriter(tmp_path / "scxtop.txt")

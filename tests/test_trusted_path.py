@@ -153,3 +153,37 @@ def test_untrusted_path_messages_are_one_line(root_dir: Path):
     with pytest.raises(UntrustedPath) as info:
         check_executable(root_dir / "missing")
     assert "\n" not in str(info.value) and "No such file" in str(info.value)
+
+
+def test_an_untrusted_target_never_stops_the_running_scheduler(root_dir: Path, tmp_path: Path):
+    """The check comes before anything is stopped: a refused program leaves the running scheduler
+    as it was (a switch that stops it first and then refuses leaves the machine on the fair class)."""
+    from scxtop.model import SchedExtState
+    from scxtop.sched_ext.backend import Running
+    from scxtop.sched_ext.switch import TransactionSwitcher
+
+    planted = root_dir / "planted"
+    planted.mkdir(mode=0o755)
+    (planted / "scx_evil").symlink_to(TRUE)
+    os.chown(planted, nobody(), -1)
+    stopped: list[str] = []
+
+    class Backend(DirectBackend):
+        def entries(self) -> list[SchedulerEntry]:
+            return [SchedulerEntry("scx_evil", planted / "scx_evil", origin="config")]
+
+        def refused(self) -> list:
+            return []
+
+        def current(self, state, entries) -> Running:
+            return Running(name="scx_old", ops="scx_old", restartable=False)
+
+        def stop(self, running, timeout, progress) -> None:
+            stopped.append(running.name)
+
+    running = SchedExtState(supported=True, state="enabled", ops="scx_old", enable_seq=1)
+    switcher = TransactionSwitcher(Backend(Config(), path_env="", run_dir=tmp_path / "run"),
+                                   read=lambda: running, run_dir=tmp_path / "run", need_root=False)
+    with pytest.raises(SwitchError, match=f"refusing to run {planted}/scx_evil"):
+        switcher.switch("scx_evil", timeout=1.0)
+    assert stopped == []

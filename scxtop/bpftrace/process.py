@@ -87,7 +87,8 @@ def parse_version(text: str) -> Version | None:
 def bpftrace_version(binary: str | None = None) -> Version:
     binary = find_bpftrace(binary)
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10,
+                             stdin=subprocess.DEVNULL, env=bpftrace_env()).stdout
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BpftraceError(f"cannot run {binary} --version: {e}") from e
     version = parse_version(out)

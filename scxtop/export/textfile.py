@@ -3,7 +3,8 @@
 node_exporter may read the file at any moment, so it must never see half of one: each interval
 goes to a new temporary file in the same directory (its name does not end in `.prom`, so the
 collector ignores it), and a rename puts it in place in one step. Nothing follows a symbolic
-link: the directory is opened with O_NOFOLLOW and kept open, the temporary file is created with
+link: the directory is opened with O_NOFOLLOW and kept open (and the directories above it are
+walked and checked on the way, scxtop.output_dir), the temporary file is created with
 O_EXCL|O_NOFOLLOW relative to it, and the rename replaces whatever name was there (a link is
 replaced, never written through). A temporary file never outlives a failed write or the process.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from scxtop.errors import ScxtopError
 from scxtop.export.exporter import Exporter
 from scxtop.model import Sample
+from scxtop.output_dir import UnsafeOutput, open_dir
 
 
 class TextfileError(ScxtopError):
@@ -52,10 +54,10 @@ class TextfileWriter:
                                 f"use e.g. {self.path.with_name(name + '.prom')}")
         directory = str(self.path.parent)
         try:
-            self._dir = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            self._dir = open_dir(directory, follow_last=False)
+        except UnsafeOutput as err:
+            raise TextfileError(f"cannot write the textfile in {directory}: {err}") from None
         except OSError as err:
-            if err.errno == errno.ENOTDIR and os.path.islink(directory):
-                err = OSError(errno.ELOOP, "it is a symbolic link")
             raise TextfileError(f"cannot write the textfile in {directory}: {err.strerror} "
                                 f"({_fix(err)})") from None
         self._name = name

@@ -1,4 +1,5 @@
-"""Numbers read from files others control (recordings, the switch journal): one check for all.
+"""Numbers read from files others control (recordings, the switch journal): one check for all;
+and text others choose (task names, recordings), made safe to show on a terminal.
 
 A value a widget draws, a clock formats or a rate divides by must be a real, finite number in
 its range; anything else is refused where it is read, never met later as a crash.
@@ -23,3 +24,10 @@ def number_problem(value: object, low: float = -MAX_COUNT, high: float = MAX_COU
     if not low <= value <= high:
         return f"{value:.6g}, out of range"
     return None
+
+
+def printable(text: str) -> str:
+    """`text` with every character that is not printable shown as '?': any local user can name a
+    process `\\x1b[2J` (prctl PR_SET_NAME), and ESC, CR and the other controls would reach root's
+    terminal as they are (clear the screen, set its title, write its clipboard)."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)

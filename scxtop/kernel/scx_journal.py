@@ -77,8 +77,14 @@ def parse(line: str) -> SwitchRecord | None:
     return record if _well_formed(record) else None
 
 
+PID_LIMIT = 1 << 22
+"""The kernel's PID_MAX_LIMIT: a pid at or above it is garbage (and os.kill overflows on huge ones)."""
+
+
 def _well_formed(record: SwitchRecord) -> bool:
-    numbers_ok = all(number_problem(v, 0, MAX_TIME) is None for v in (record.time, record.seconds))
+    times = (record.time, record.seconds, record.started)
+    numbers_ok = all(number_problem(v, 0, MAX_TIME) is None for v in times)
+    numbers_ok = numbers_ok and type(record.pid) is int and 0 <= record.pid < PID_LIMIT
     texts_ok = all(isinstance(v, str) for v in (record.target, record.backend, record.message))
     return (numbers_ok and texts_ok and isinstance(record.ok, bool)
             and (record.previous is None or isinstance(record.previous, str))

@@ -12,16 +12,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scxtop.kernel.bounds import printable
 from scxtop.model import CpuStats, Sample, SchedExtEnableState, SchedExtState
 from scxtop.recording.common import (
     MAX_CPUS,
     RecordError,
     check_number,
     check_sample,
+    drop_cut_off,
     is_cut_off,
     iso_time,
     recording_lines,
-    truncation_warning,
 )
 from scxtop.recording.sink import RowSink
 
@@ -119,7 +120,7 @@ def _csv_sample(row: dict[str, str], ncpus: int, previous: Sample | None) -> Sam
     state = row["scx_state"] or None
     # A state name this version does not know reads as None (cannot see), not as an error.
     scx = SchedExtState(supported=state is not None, state=SchedExtEnableState.parse(state),
-                        ops=row["scx_ops"] or None)
+                        ops=printable(row["scx_ops"]) or None)
     return Sample(
         time=_parse_time(row["time"]),
         elapsed_s=elapsed,
@@ -141,6 +142,9 @@ def read_csv(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     for lineno, line in lines:
         if not line.strip():
             continue
+        if header is not None and is_cut_off(line):
+            drop_cut_off(path, lineno, len(samples), warnings)
+            break
         try:
             cells = next(csv.reader([line]))
         except csv.Error as err:
@@ -161,8 +165,5 @@ def read_csv(path: Path, warnings: list[str] | None = None) -> list[Sample]:
             check_sample(sample)
             samples.append(sample)
         except (ValueError, OverflowError) as err:
-            if is_cut_off(line) and samples and warnings is not None:
-                warnings.append(truncation_warning(path, lineno, len(samples)))
-                break
             raise RecordError(f"{path}:{lineno}: broken CSV row ({str(err)[:80]})") from None
     return samples

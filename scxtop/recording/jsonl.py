@@ -21,15 +21,16 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from scxtop.kernel.bounds import printable
 from scxtop.model import BlockedEdge, OwnerState, Sample, TaskRef
 from scxtop.recording.common import (
     RecordError,
     check_number,
     check_sample,
+    drop_cut_off,
     is_cut_off,
     iso_time,
     recording_lines,
-    truncation_warning,
 )
 from scxtop.recording.sink import RowSink
 
@@ -92,9 +93,10 @@ def _edge_to_json(edge: BlockedEdge) -> dict[str, Any]:
 def _edge_from_json(obj: dict[str, Any]) -> BlockedEdge:
     owner = None
     if obj.get("owner_tid") is not None:
-        owner = TaskRef(int(obj["owner_tid"]), str(obj.get("owner_comm") or ""), obj.get("owner_prio"))
+        owner_comm = printable(str(obj.get("owner_comm") or ""))
+        owner = TaskRef(int(obj["owner_tid"]), owner_comm, obj.get("owner_prio"))
     return BlockedEdge(
-        waiter=TaskRef(int(obj["waiter_tid"]), str(obj["waiter_comm"]), obj.get("waiter_prio")),
+        waiter=TaskRef(int(obj["waiter_tid"]), printable(str(obj["waiter_comm"])), obj.get("waiter_prio")),
         lock=int(obj["lock"]),
         owner=owner,
         owner_state=OwnerState(obj.get("owner_state", "unknown")),
@@ -189,8 +191,10 @@ def from_json(tp: Any, value: Any) -> Any:
         number = int(value)
         check_number(number, "the value")
         return number
-    if tp is str and not isinstance(value, str):
-        raise TypeError(f"expected text, got {value!r}")
+    if tp is str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected text, got {value!r}")
+        return printable(value)  # a recording's text reaches a terminal: no ESC, CR, ...
     return value
 
 
@@ -241,13 +245,13 @@ def read_jsonl(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     for lineno, line in recording_lines(path):
         if not line.strip():
             continue
+        if is_cut_off(line):
+            drop_cut_off(path, lineno, len(samples), warnings)
+            break
         try:
             sample = parse_sample_line(line)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
                 RecursionError) as err:
-            if is_cut_off(line) and samples and warnings is not None:
-                warnings.append(truncation_warning(path, lineno, len(samples)))
-                break
             detail = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
             raise RecordError(f"{path}:{lineno}: broken JSONL recording ({detail})") from None
         if sample is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scxtop.model import Sample
-from scxtop.recording.common import RecordError, check_sample, recording_lines
+from scxtop.recording.common import RecordError, recording_lines
 from scxtop.recording.csvfile import read_csv
 from scxtop.recording.jsonl import read_jsonl
 from scxtop.recording.rqlen import dialect, is_chatter, is_rqlen_header, read_rqlen
@@ -63,10 +63,9 @@ def load_recording(path: str | Path) -> Recording:
         except csv.Error as err:
             raise RecordError(f"{path}:1: not a recording scxtop can replay ({str(err)[:80]})") from None
         if cells[:2] == ["time", "elapsed_s"]:
-            fmt, samples = "csv", read_csv(path)
+            fmt, samples = "csv", read_csv(path, warnings)
         elif is_rqlen_header(cells):
-            fmt, samples = "rqlen", read_rqlen(path)
-            _check_all(path, samples)
+            fmt, samples = "rqlen", read_rqlen(path, warnings)
         else:
             raise RecordError(
                 f"{path}:1: not a recording scxtop can replay (scxtop CSV/JSONL, or rqlen.bt CSV)"
@@ -75,11 +74,3 @@ def load_recording(path: str | Path) -> Recording:
         raise RecordError(f"{path}: the recording holds no samples")
     return Recording(path=path, format=fmt, samples=tuple(samples), warnings=tuple(warnings))
 
-
-def _check_all(path: Path, samples: list[Sample]) -> None:
-    """The checks the CSV and JSONL readers make per line, for a reader that does not (rqlen)."""
-    for number, sample in enumerate(samples, start=1):
-        try:
-            check_sample(sample)
-        except ValueError as err:
-            raise RecordError(f"{path}: row {number}: {err}") from None

@@ -26,8 +26,17 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+from scxtop.kernel.bounds import MAX_COUNT
 from scxtop.model import CpuStats, Sample
-from scxtop.recording.common import RecordError, recording_lines
+from scxtop.recording.common import (
+    MAX_CPUS,
+    RecordError,
+    check_number,
+    check_sample,
+    drop_cut_off,
+    is_cut_off,
+    recording_lines,
+)
 
 CPU_HEADER = re.compile(r"^\s*CPU\s*(\d+)\s*$", re.IGNORECASE)
 RQLEN_LIMITATION = "rqlen.bt recording: runqueue length only"
@@ -91,30 +100,49 @@ def _numbers_in_seconds(raw: list[float], integers: bool) -> tuple[list[float], 
     return list(raw), raw[0] < EPOCH_S
 
 
-def read_rqlen(path: Path) -> list[Sample]:
-    """rqlen.bt's CSV as Samples carrying only each CPU's runqueue length."""
+def read_rqlen(path: Path, warnings: list[str] | None = None) -> list[Sample]:
+    """rqlen.bt's CSV as Samples carrying only each CPU's runqueue length; a cut-off last line is
+    dropped with a warning."""
     mtime = path.stat().st_mtime
     day = datetime.fromtimestamp(mtime, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    lines = [(n, line) for n, line in recording_lines(path) if line.strip() and not is_chatter(line)]
-    header = lines[0][1]
+    # Lazily: the header is checked before any row is read (a file of a million CPUs, or one of
+    # many gigabytes, is refused at its first line).
+    lines = ((n, line) for n, line in recording_lines(path) if line.strip() and not is_chatter(line))
+    try:
+        header_lineno, header = next(lines)
+    except StopIteration:
+        raise RecordError(f"{path}: the recording is empty") from None
     kind = dialect(header)
     cells = cells_of(header, kind)
     # load() calls this only after is_rqlen_header matched every cell.
     cpus = [int(CPU_HEADER.match(c).group(1)) for c in cells[1:]]  # type: ignore[union-attr]
+    if len(cpus) > MAX_CPUS or max(cpus) >= MAX_CPUS:  # refused before a row is read, not after
+        raise RecordError(f"{path}:{header_lineno}: {len(cpus)} CPUs up to cpu {max(cpus)} is beyond the "
+                          f"limit of {MAX_CPUS} CPUs")
     stamps: list[str] = []
     rows: list[list[float]] = []
-    for lineno, line in lines[1:]:
-        row = cells_of(line, kind)
-        if len(row) != len(cells):
-            raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({len(row)} cells, header {len(cells)})")
+    linenos: list[int] = []
+    for lineno, line in lines:
+        if is_cut_off(line):
+            drop_cut_off(path, lineno, len(rows), warnings)
+            break
         try:
-            rows.append([float(v) for v in row[1:]])
-        except ValueError as err:
+            row = cells_of(line, kind)
+            if len(row) != len(cells):
+                raise ValueError(f"{len(row)} cells, header {len(cells)}")
+            values = [float(v) for v in row[1:]]
+            for cpu, value in zip(cpus, values, strict=True):
+                check_number(value, f"cpu{cpu}_rq", 0.0)
+            stamp = row[0].strip().strip("[]").strip()
+            _check_stamp(stamp)
+        except (ValueError, csv.Error) as err:
             raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
-        stamps.append(row[0].strip().strip("[]").strip())
+        rows.append(values)
+        stamps.append(stamp)
+        linenos.append(lineno)
     if not rows:
         return []
-    times, relative = _row_times(path, lines[1:], stamps, day)
+    times, relative = _row_times(path, linenos, stamps, day)
     if relative:  # elapsed since the script started: anchor the last row at the file's mtime
         elapsed = times
         times = [mtime - (times[-1] - t) for t in times]
@@ -129,12 +157,25 @@ def read_rqlen(path: Path) -> list[Sample]:
         )
         for t, values in zip(times, rows, strict=True)
     ]
-    return _with_intervals(samples, times, elapsed)
+    samples = _with_intervals(samples, times, elapsed)
+    for lineno, sample in zip(linenos, samples, strict=True):  # what the times came to
+        try:
+            check_sample(sample)
+        except ValueError as err:
+            raise RecordError(f"{path}:{lineno}: broken rqlen.bt row ({str(err)[:80]})") from None
+    return samples
 
 
-def _row_times(
-    path: Path, lines: list[tuple[int, str]], stamps: list[str], day: datetime
-) -> tuple[list[float], bool]:
+def _check_stamp(stamp: str) -> None:
+    """A numeric time must be finite: one infinite time made every row's time infinite."""
+    try:
+        number = float(stamp)
+    except ValueError:
+        return  # a clock or ISO time, parsed (and checked) later
+    check_number(number, f"time {stamp[:40]!r}", -float(MAX_COUNT), float(MAX_COUNT))
+
+
+def _row_times(path: Path, linenos: list[int], stamps: list[str], day: datetime) -> tuple[list[float], bool]:
     try:
         raw = [float(s) for s in stamps]
     except ValueError:
@@ -142,7 +183,7 @@ def _row_times(
     else:
         return _numbers_in_seconds(raw, all(re.fullmatch(r"[+-]?\d+", s) for s in stamps))
     times: list[float] = []
-    for (lineno, _), stamp in zip(lines, stamps, strict=True):
+    for lineno, stamp in zip(linenos, stamps, strict=True):
         try:
             times.append(_clock_or_iso(stamp, day, times[-1] if times else None))
         except ValueError:

@@ -16,6 +16,7 @@ import stat
 import sys
 from pathlib import Path
 
+from scxtop.output_dir import UnsafeOutput, open_parent
 from scxtop.recording.common import RecordError
 
 
@@ -27,9 +28,9 @@ class RowSink:
         self._own = str(target) != "-"
         try:
             self._fd = _open_output(Path(target)) if self._own else sys.stdout.fileno()
+        except UnsafeOutput as err:
+            raise RecordError(f"cannot write {self.name}: {err}") from None
         except OSError as err:
-            if os.path.islink(target):  # ELOOP, or EACCES for another user's link in a sticky dir
-                raise RecordError(f"cannot write {self.name}: it is a symlink; give the real path") from None
             raise RecordError(f"cannot write {self.name}: {err.strerror} ({_fix(err)})") from None
         except (AttributeError, io.UnsupportedOperation):
             raise RecordError("cannot write stdout: it is not a file (use --csv PATH)") from None
@@ -66,17 +67,43 @@ class RowSink:
 
 
 def _open_output(path: Path) -> int:
-    """An fd for writing `path` from the start, refusing what someone else may have planted."""
+    """An fd for writing `path` from the start, refusing what someone else may have planted.
+
+    The directories on the way are walked and checked (scxtop.output_dir), and the file is
+    created relative to the checked directory's fd: nothing between the check and the open
+    can move the path elsewhere."""
+    dir_fd, name = open_parent(path)
+    try:
+        return _open_in(dir_fd, name, path)
+    finally:
+        os.close(dir_fd)
+
+
+def _open_in(dir_fd: int, name: str, path: Path) -> int:
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    fd = os.open(path, flags, 0o644)
+    try:
+        fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
+    except OSError:
+        # ELOOP, or EACCES for another user's link in a sticky dir (fs.protected_symlinks)
+        with contextlib.suppress(OSError):
+            if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                raise UnsafeOutput("it is a symlink; give the real path") from None
+        raise
     try:
         info = os.fstat(fd)
-        parent = os.stat(path.parent)
+        parent = os.fstat(dir_fd)
         shared = parent.st_mode & stat.S_ISVTX and parent.st_mode & stat.S_IWOTH
         if shared and info.st_uid != os.geteuid():
             raise RecordError(
                 f"cannot write {path}: it is owned by uid {info.st_uid} in the shared directory "
                 f"{path.parent}; choose another name"
+            )
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            # Another name for the same file, which anyone could have made where hard links to
+            # others' files are allowed (fs.protected_hardlinks=0): /tmp/x.csv as /etc/shadow.
+            raise RecordError(
+                f"cannot write {path}: the file has {info.st_nlink} hard links (another name may be "
+                f"another file's); remove it or choose another name"
             )
         if stat.S_ISREG(info.st_mode):
             os.ftruncate(fd, 0)

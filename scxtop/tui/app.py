@@ -302,7 +302,8 @@ class ScxtopApp(App[None]):
         self.charts.add(sample)
         for report in self.reporter.feed(sample):
             self.reports.append(report)
-            self.notify(report.summary(), title="switch report (r)", timeout=8)
+            self.notify(report.summary(), title="switch report (r)", timeout=8,
+                        markup=False)  # scheduler names: plain text
         if not self.paused or self.latest is None:
             self.before_latest, self.latest = self._last_ingested, sample
             self._dirty = True

@@ -15,6 +15,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from scxtop.chains import WaitTree, wait_trees
+from scxtop.kernel.bounds import printable
 from scxtop.model import BlockedEdge, Chain, InversionReason, OwnerState, Sample, TaskRef
 
 
@@ -28,7 +29,7 @@ def format_ns(ns: int) -> str:
 
 def _task(task: TaskRef) -> str:
     prio = "" if task.prio is None else f" prio {task.prio}"
-    return f"{task.comm}[{task.tid}]{prio}"
+    return f"{printable(task.comm)}[{task.tid}]{prio}"
 
 
 def _owner_state(tree: WaitTree) -> str:
@@ -48,7 +49,7 @@ def _ended_summary(sample: Sample) -> Text:
         return Text()
     longest = max(ended, key=lambda e: e.wait_ns)
     return Text(f"{len(ended)} wait{'s' * (len(ended) != 1)} ended this interval, longest "
-                f"{format_ns(longest.wait_ns)}: {longest.waiter.comm}[{longest.waiter.tid}]")
+                f"{format_ns(longest.wait_ns)}: {printable(longest.waiter.comm)}[{longest.waiter.tid}]")
 
 
 class ChainsPanel(Tree[None]):

@@ -12,6 +12,7 @@ from textual.color import Color
 from textual.strip import Strip
 from textual.widget import Widget
 
+from scxtop.kernel.bounds import printable
 from scxtop.model import Sample
 from scxtop.tui.line_repaint import repaint_changed
 from scxtop.tui.sparkline import rate
@@ -171,5 +172,5 @@ class MigrationsPanel(Widget):
             lines.append([Segment("  none", self._style("italic"))])
         for task in migrators:
             per_s = rate(task.count / (sample.interval_s or 1))
-            lines.append([Segment(f"  {task.pid:>7} {task.comm[:16]:<16} {per_s:>6}/s", base)])
+            lines.append([Segment(f"  {task.pid:>7} {printable(task.comm)[:16]:<16} {per_s:>6}/s", base)])
         return lines

@@ -25,6 +25,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from scxtop.kernel.bounds import printable
 from scxtop.model import Sample, TaskDelay
 from scxtop.tui.line_repaint import component_style
 
@@ -41,7 +42,7 @@ def _cells(task: TaskDelay, interval_s: float) -> Cells:
     """A task's row as the strings shown, in COLUMNS order."""
     return (
         str(task.pid),
-        task.comm,
+        printable(task.comm),
         "n/a" if task.cpu is None else str(task.cpu),
         task.policy.removeprefix("SCHED_").lower(),
         "n/a" if task.nice is None else str(task.nice),
@@ -168,7 +169,8 @@ class TasksPanel(ScrollView, can_focus=True):
     def _set_subtitle(self, subtitle: str | Text) -> None:
         if str(subtitle) != self._subtitle:  # setting it repaints the whole panel: only on a change
             self._subtitle = str(subtitle)
-            self.border_subtitle = subtitle
+            # a str border title is markup, and the source's name may come from a recording
+            self.border_subtitle = Text(subtitle) if isinstance(subtitle, str) and subtitle else subtitle
 
     def _set_rows(self, rows: tuple[Cells, ...], pids: tuple[int, ...]) -> None:
         old_rows, old_cursor = self.rows, self.cursor_row

@@ -21,6 +21,7 @@ from textual.widgets import DataTable
 from tui_helpers import wait_for
 from workloads import bpf_skip_reason, pinned_busy_loops
 
+from scxtop.chains import build_chains
 from scxtop.kernel.topology import synthetic_topology
 from scxtop.model import BlockedEdge, OwnerState, TaskDelay, TaskRef
 from scxtop.sched_ext.types import SchedulerEntry, SwitchResult
@@ -191,6 +192,69 @@ async def test_a_source_failure_that_looks_like_markup_is_shown_plainly():
         await wait_for(pilot, lambda: "[/] ERROR: [red]probe" in toasts(app))
         assert app.is_running
 
+
+
+def _through_a_recording(tmp_path, items: list) -> list:
+    """The samples as `scxtop replay` gets them: written to JSONL and read back (a recording is a
+    file anybody could have written)."""
+    from scxtop.recording import JsonlWriter, load_recording
+
+    path = tmp_path / "hostile.jsonl"
+    writer = JsonlWriter(path)
+    for item in items:
+        writer.write(item)
+    writer.close()
+    return list(load_recording(path).samples)
+
+
+async def test_a_recorded_source_name_that_looks_like_markup_is_shown_plainly(tmp_path):
+    """The tasks panel's 'n/a: the SOURCE source...' subtitle was markup: a recording whose source
+    is `[/]` and that has no delay data crashed `scxtop replay` with MarkupError."""
+    blind = [replace(sample(i), source="[/]", delayed_tasks=None) for i in range(2)]
+    source = FixedSource(_through_a_recording(tmp_path, blind))
+    app = ScxtopApp(source_factory=lambda interval: source, topology=synthetic_topology(4))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 2 and not app._dirty)
+        assert app.is_running
+        assert "the [/] source has no delay accounting" in screen_text(app)
+
+
+async def test_a_switch_report_naming_a_markup_scheduler_is_shown_plainly(tmp_path):
+    """The switch report's notification names both schedulers: a recording (or a scheduler) whose
+    ops name is `scx_[/]` crashed the dashboard with MarkupError once the after window passed."""
+    from scxtop.model import SchedExtEvent, SchedExtEventKind, SchedExtState
+
+    scx = SchedExtState(supported=True, state="enabled", ops="scx_[/]", enable_seq=1)
+    loaded = SchedExtEvent(time=sample(3).time, kind=SchedExtEventKind.LOADED, ops="scx_[/]")
+    items = [sample(i) for i in range(3)] + [replace(sample(3), scx=scx, scx_events=(loaded,))]
+    items += [replace(sample(i), scx=scx) for i in range(4, 16)]
+    source = FixedSource(_through_a_recording(tmp_path, items))
+    app = ScxtopApp(source_factory=lambda interval: source, topology=synthetic_topology(4))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == len(items) and bool(app.reports), limit_s=60)
+        await wait_for(pilot, lambda: "default -> scx_[/]" in toasts(app))
+        assert app.is_running
+
+
+async def test_control_characters_in_task_names_never_reach_the_terminal():
+    """Any local user can name a process `\\x1b[2J` or `\\x1b]0;title`: the panels drew names as
+    raw segments, so root's terminal got the escape sequences (screen cleared, title or clipboard
+    set). Shown with '?' in their place."""
+    from scxtop.model import Migrator
+
+    evil = "\x1b[2J\x1b]0;own\r"
+    edge = BlockedEdge(TaskRef(9, evil, 120), 0x1000, TaskRef(10, evil, 120), OwnerState.RUNNING, 0, 40_000)
+    ended = replace(edge, ended=True)
+    first = replace(sample(0), delayed_tasks=(_task(7, evil, 5_000_000),),
+                    top_migrators=(Migrator(7, evil, 9),), blocked=(edge, ended),
+                    chains=build_chains((edge,)))
+    app = ScxtopApp(source_factory=lambda interval: FixedSource([first]), topology=synthetic_topology(4))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_seen == 1 and not app._dirty)
+        strips = app.screen._compositor.render_strips()
+        drawn = "".join(segment.text for strip in strips for segment in strip)
+        assert "\x1b" not in drawn and "\r" not in drawn
+        assert drawn.count("?[2J?]0;own?") >= 4  # tasks, migrators, chain, ended wait
 
 def test_markup_names_are_real_process_names():
     """The kernel keeps such names as they are (so the live tests above test what they say)."""
