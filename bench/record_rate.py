@@ -1,4 +1,4 @@
-"""How fast scxtop.record writes: rows/s and MB/s of the CSV and JSONL writers for a 2-CPU and a
+"""How fast scxtop.recording writes: rows/s and MB/s of the CSV and JSONL writers for a 2-CPU and a
 1024-CPU machine, into a temporary file (every row is its own write(2), as in `scxtop log`).
 
 The samples are the dashboard tests' synthetic ones (tests/tui/synthetic.py): every per-CPU
@@ -43,7 +43,7 @@ def table(rounds: int, seconds: float) -> Table:
         for fmt, ncpus in cases:
             results[(fmt, ncpus)].append(rate(WRITERS[fmt], ncpus, seconds))
         print(f"  round {r + 1}/{rounds} record rate done", file=sys.stderr)
-    out = Table("Recording rate (scxtop.record writers to a temporary file)", ["rows/s", "MB/s", "KB/row"])
+    out = Table("Recording rate (scxtop.recording writers to a temporary file)", ["rows/s", "MB/s", "KB/row"])
     for (fmt, ncpus), rs in results.items():
         rows, mb = median([x[0] for x in rs]), median([x[1] for x in rs])
         out.add(f"{fmt}, {ncpus} CPUs", rows, mb, mb * 1e3 / rows)

@@ -29,7 +29,7 @@ EXPECTED = {
     "Time to first data": [
         "scxtop log, bpftrace 1s", "scxtop log, bpftrace 0.1s", "scxtop log, procfs 1s",
         "dashboard, bpftrace 1s", "dashboard, procfs 1s", "plain bpftrace (1s maps)"],
-    "Recording rate (scxtop.record writers to a temporary file)": [
+    "Recording rate (scxtop.recording writers to a temporary file)": [
         f"{fmt}, {n} CPUs" for fmt in ("CSV", "JSONL") for n in (2, 1024)],
     "Dashboard refresh (bench/dashboard_refresh.py)": [f"{n} CPUs" for n in (2, 64, 256, 1024)],
     "Scrape render (scxtop.export, OpenMetrics, a new interval each time)": [
