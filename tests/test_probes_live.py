@@ -39,7 +39,6 @@ from scxtop.bpftrace import (
     parse_record,
     ticks,
 )
-from scxtop.bpftrace.process import _child_setup, bpftrace_env
 from scxtop.bpftrace.programs import probe_dir, render
 from scxtop.model import Sample
 from scxtop.sources.bpftrace import PROFILE_HZ, BpftraceSource, bpf_unavailable_reason
@@ -165,7 +164,7 @@ def paced_lines(fd: int, deadline: float) -> Iterator[str]:
         time.sleep(REPORT_PAUSE_S if END.encode() in packet else LINE_PAUSE_S)
 
 
-def test_a_slow_reader_does_not_skew_the_runqueue_mean(tmp_path: Path):
+def test_a_slow_reader_does_not_skew_the_runqueue_mean():
     """bpftrace runs each print() and clear() in user space when it gets to that event; while it
     waits on a slow reader (a starved scxtop, a loaded guest) those events spread out, and a map
     printed later keeps counting meanwhile. A mean's sum and its sample count must come from one
@@ -187,25 +186,20 @@ def test_a_slow_reader_does_not_skew_the_runqueue_mean(tmp_path: Path):
     program = build(("runqueue",), 1.0, types.has if types else (lambda feature: False))
     read_fd, write_fd = os.pipe2(os.O_DIRECT)
     fcntl.fcntl(write_fd, F_SETPIPE_SZ, 4096)  # one page: one write at a time
-    parent, stderr = os.getpid(), tmp_path / "stderr"
-    with stderr.open("w") as err:
-        proc = subprocess.Popen([find_bpftrace(), "-f", "json", "-B", "line", "-e", program],
-                                stdin=subprocess.DEVNULL, stdout=write_fd, stderr=err,
-                                env=bpftrace_env(), preexec_fn=lambda: _child_setup(parent))
+    proc = BpftraceProcess(program, stdout=write_fd)
     os.close(write_fd)
     source = BpftraceSource(1.0)
     try:
         records = (r for line in paced_lines(read_fd, time.monotonic() + 60)
                    if (r := parse_record(line)) is not None)
-        assert isinstance(next(records, None), AttachedProbes), stderr.read_text()
+        assert isinstance(next(records, None), AttachedProbes), proc.stderr_text()
         reports = ticks(records)
         with pinned_busy_loops(busy, k):
             time.sleep(0.5)  # pinned: a window that starts from now on sees them all the time
             next(reports)  # the one that straddles the start
             got = [source.sample(t, read_ns=t.nsecs) for t in itertools.islice(reports, 4)]
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.stop(grace_s=0)
         os.close(read_fd)
         source.close()
     assert len(got) == 4 and all(s is not None and not s.gap for s in got)

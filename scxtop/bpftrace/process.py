@@ -118,7 +118,10 @@ def _child_setup(parent_pid: int) -> None:
 class BpftraceProcess:
     """One running bpftrace program; iterate `records()`, then `stop()` (also on errors)."""
 
-    def __init__(self, program: str, *, binary: str | None = None, env: dict[str, str] | None = None):
+    def __init__(self, program: str, *, binary: str | None = None, env: dict[str, str] | None = None,
+                 stdout: int | None = None):
+        """`stdout`: a file descriptor for bpftrace's output instead of a pipe to `lines()` (a test
+        that paces bpftrace through a one-page pipe reads it itself)."""
         self.binary = find_bpftrace(binary)
         self._stderr: list[str] = []
         self._stderr_size = 0
@@ -127,7 +130,7 @@ class BpftraceProcess:
         self.proc = subprocess.Popen(
             [self.binary, "-f", "json", "-B", "line", "-e", program],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE if stdout is None else stdout,
             stderr=subprocess.PIPE,
             text=True,
             env=bpftrace_env(env),
