@@ -237,16 +237,21 @@ def test_a_truncated_last_line_loads_every_complete_line_with_a_warning(tmp_path
 
 
 
+def csv_recording(path: Path, samples: int = 40) -> Path:
+    """A CSV recording of `samples` full samples, as `scxtop log --csv` writes it."""
+    from scxtop.recording import CsvWriter
+
+    writer = CsvWriter(path)
+    for i in range(samples):
+        writer.write(full_sample(i))
+    writer.close()
+    return path
+
+
 def test_a_truncated_last_csv_row_loads_every_complete_row_with_a_warning(tmp_path: Path):
     """`scxtop log --csv` killed mid-write: the CSV reader dropped the cut row only when asked to,
     and load_recording never asked, so one cut row refused 39 good ones."""
-    from scxtop.recording import CsvWriter
-
-    path = tmp_path / "cut.csv"
-    writer = CsvWriter(path)
-    for i in range(40):
-        writer.write(full_sample(i))
-    writer.close()
+    path = csv_recording(tmp_path / "cut.csv")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 25])
     recording = load_recording(path)
@@ -271,13 +276,7 @@ def test_a_truncated_last_rqlen_row_loads_every_complete_row_with_a_warning(tmp_
 def cut_recordings(tmp_path: Path) -> dict[str, tuple[Path, bytes]]:
     """40-sample recordings of each format, and each one's bytes cut inside its last line's final
     cell where the rest still parses (JSONL's last cell is its closing brace: only its newline goes)."""
-    from scxtop.recording import CsvWriter
-
-    csv_path = tmp_path / "cut.csv"
-    writer = CsvWriter(csv_path)
-    for i in range(40):
-        writer.write(full_sample(i))
-    writer.close()
+    csv_path = csv_recording(tmp_path / "cut.csv")
     data = csv_path.read_bytes()
     csv_cut = data[: data.rindex(b",bpfland_1.0.0") + 5]  # scx_ops 'bpfl'
     rq_path = tmp_path / "cut_rq.csv"

@@ -47,15 +47,20 @@ def secret(path: Path) -> Path:
     return path
 
 
+def log_csv_to(path: Path) -> subprocess.CompletedProcess[str]:
+    """`scxtop log` for 0.2 s of procfs samples into the CSV `path`, as root runs it."""
+    return subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
+                           "--duration", "0.2", "--csv", str(path)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+
+
 @needs_root
 def test_log_csv_does_not_follow_a_planted_symlink(tmp_path: Path, sticky: Path):
     target = secret(tmp_path / "shadow")
     link = sticky / "x.csv"
     link.symlink_to(target)
     os.lchown(link, nobody(), -1)
-    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
-                           "--duration", "0.2", "--csv", str(link)], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    done = log_csv_to(link)
     assert done.returncode != 0
     assert done.stderr.count("\n") == 1 and "symlink" in done.stderr, done.stderr
     assert target.read_text() == "root's secret\n"
@@ -87,9 +92,7 @@ def test_a_hard_link_to_roots_file_in_a_sticky_directory_is_not_truncated(tmp_pa
     target = secret(tmp_path / "shadow")
     planted = sticky / "x.csv"
     os.link(target, planted)
-    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
-                           "--duration", "0.2", "--csv", str(planted)], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    done = log_csv_to(planted)
     assert done.returncode != 0
     assert done.stderr.count("\n") == 1 and "2 hard links" in done.stderr, done.stderr
     assert target.read_text() == "root's secret\n"
@@ -106,9 +109,7 @@ def test_log_csv_does_not_follow_another_users_symlink_on_the_way(tmp_path: Path
     evil = tmp_path / "evil"
     evil.symlink_to(private)
     os.lchown(evil, nobody(), -1)
-    done = subprocess.run([sys.executable, "-m", "scxtop", "log", "--source", "procfs", "--interval", "0.1",
-                           "--duration", "0.2", "--csv", str(evil / "x.csv")], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    done = log_csv_to(evil / "x.csv")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and f"{evil} is a symlink owned by uid {nobody()}" in done.stderr, \
         done.stderr
