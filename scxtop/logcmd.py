@@ -57,8 +57,14 @@ def open_writers(csv_target: str | None, jsonl_target: str | None, textfile: str
     return writers
 
 
-class _Stop(Exception):
-    """Raised by the signal handler to leave the sample loop."""
+class _Stop(KeyboardInterrupt):
+    """Raised by the signal handler to leave the sample loop.
+
+    A KeyboardInterrupt, as Ctrl-C's own: libraries pass those on where they catch everything else.
+    As an Exception it was swallowed where it landed inside a library: asyncio's datagram
+    transport took it for a read error and closed pyroute2's taskstats socket mid-query, and
+    the next query then waited for a reply for ever (a `scxtop log` that never stopped).
+    """
 
 
 class SignalStop:

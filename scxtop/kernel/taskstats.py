@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from scxtop import stopsignals
 from scxtop.kernel.threads import ThreadStat, scan_threads
 from scxtop.model import TaskDelay
 
@@ -59,7 +60,10 @@ class DelayReader:
     def total(self, tid: int) -> int | None:
         if self._socket is not None:
             try:
-                return _cpu_delay_total(self._socket.get_pid_stat(tid))
+                # pyroute2 runs an asyncio loop per query; `scxtop log`'s stop signal raised in
+                # there would land in its callbacks (see logcmd._Stop): it is held until the reply
+                with stopsignals.deferred():
+                    return _cpu_delay_total(self._socket.get_pid_stat(tid))
             except Exception:
                 return None  # exited (ESRCH) or not visible
         return schedstat_delay(tid)
