@@ -24,6 +24,7 @@ from workloads import (
     alive,
     bpf_skip_reason,
     flipping_task,
+    loops_stand_out,
     pinned_busy_loops,
     pipe_writers,
     wait_gone,
@@ -140,7 +141,7 @@ def test_pinned_busy_loops_raise_that_cpus_runqueue():
     busy_rq = mean(s.cpus[busy].rq for s in samples)
     others = [mean(s.cpus[c].rq for s in samples) for c in range(ncpu) if c != busy]
     assert busy_rq >= 3.5  # four tasks always runnable there
-    assert busy_rq > max(others)
+    assert loops_stand_out(busy_rq, others, 4), (busy_rq, others)
     assert all(s.cpus[busy].rq_max >= 4 for s in samples)
     assert all(s.cpus[busy].util > 90 for s in samples)
 
