@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +63,10 @@ while os.read(fd, 1 << 20):
 """
 
 
-def _python(code: str, *args: object, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], pass_fds=pass_fds)
+def _python(code: str, *args: object, pass_fds: tuple[int, ...] = (),
+            preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], pass_fds=pass_fds,
+                            preexec_fn=preexec_fn)
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -104,9 +106,11 @@ def pinned_busy_loops(cpu: int, count: int, nice: int = 0) -> Iterator[list[int]
     `nice=19` makes them wait on the runqueue nearly all the time even when other load shares
     the CPU, so tests about "the most delayed tasks" hold on a busy machine too.
     """
-    with _running([_python(SPIN, cpu) for _ in range(count)]) as pids:
-        for pid in pids:
-            os.setpriority(os.PRIO_PROCESS, pid, nice)
+    def pinned() -> None:  # from exec on: Python's start-up on another CPU would show there
+        os.sched_setaffinity(0, {cpu})
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+    with _running([_python(SPIN, cpu, preexec_fn=pinned) for _ in range(count)]) as pids:
         yield pids
 
 
