@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from samples import full_sample
 
-from scxtop.recording import JsonlWriter, RecordError, load_recording
+from scxtop.recording import CsvWriter, JsonlWriter, RecordError, load_recording
 from scxtop.recording.common import MAX_CPUS
 from scxtop.recording.jsonl import sample_to_json
 from scxtop.sched_ext import journal
@@ -36,12 +36,16 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
     return done.stderr
 
 
-def jsonl(path: Path, count: int = 3) -> Path:
-    writer = JsonlWriter(path)
+def recorded(writer: JsonlWriter | CsvWriter, path: Path, count: int) -> Path:
+    """`count` full samples written by `writer` into `path`, as `scxtop log` writes them."""
     for i in range(count):
         writer.write(full_sample(i))
     writer.close()
     return path
+
+
+def jsonl(path: Path, count: int = 3) -> Path:
+    return recorded(JsonlWriter(path), path, count)
 
 
 def with_line(path: Path, line: str, count: int = 2) -> Path:
@@ -104,7 +108,6 @@ def test_control_characters_in_a_recordings_text_are_read_as_question_marks(tmp_
     from dataclasses import replace
 
     from scxtop.model import SchedExtState, TaskRef
-    from scxtop.recording import CsvWriter
 
     evil = "\x1b]0;own\x07\r"
     sample = full_sample(0)
@@ -203,8 +206,6 @@ def test_a_csv_beyond_the_cpu_limit_under_the_line_cap_is_refused(tmp_path: Path
 
 
 def test_csv_nan_and_huge_values_name_the_line(tmp_path: Path):
-    from scxtop.recording import CsvWriter
-
     path = tmp_path / "r.csv"
     writer = CsvWriter(path)
     for i in range(3):
@@ -238,14 +239,7 @@ def test_a_truncated_last_line_loads_every_complete_line_with_a_warning(tmp_path
 
 
 def csv_recording(path: Path, samples: int = 40) -> Path:
-    """A CSV recording of `samples` full samples, as `scxtop log --csv` writes it."""
-    from scxtop.recording import CsvWriter
-
-    writer = CsvWriter(path)
-    for i in range(samples):
-        writer.write(full_sample(i))
-    writer.close()
-    return path
+    return recorded(CsvWriter(path), path, samples)
 
 
 def test_a_truncated_last_csv_row_loads_every_complete_row_with_a_warning(tmp_path: Path):
