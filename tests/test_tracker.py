@@ -138,13 +138,51 @@ def test_changes_during_a_switch_in_this_process_are_ours(world):
     assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "lavd", None, False)]
 
 
-def test_a_stop_we_asked_for_is_not_an_ejection(world):
+def test_the_switchs_own_target_failing_is_not_an_ejection(world):
+    # scx_a runs; a switch to scx_b stops it, scx_b errors once enabled, and the switch starts
+    # scx_a again: the journal reports the failed switch, the timeline only the restart.
     sysfs, kmsg, tracker, _ = world
-    already_running(sysfs, tracker, "bpfland")
+    already_running(sysfs, tracker, "a_1")
     with expect_change():
-        kmsg.say('sched_ext: BPF scheduler "bpfland" disabled (disabled by sysrq-S)')
+        kmsg.say('sched_ext: BPF scheduler "a_1" disabled (unregistered from user space)')
+        kmsg.say('sched_ext: BPF scheduler "b_2" disabled (runtime error)')
+        sysfs.seq += 1  # b_2's enable
+        sysfs.set("enabled", "a_1", bump=True)
+        events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.SWITCHED, "a_1", "a_1", True)] and events[0].detail == "restarted"
+
+
+def test_the_reason_is_read_once_the_kernel_has_finished_disabling(world):
+    # The kernel logs why before the state says disabled: a read in between decides nothing.
+    sysfs, kmsg, tracker, _ = world
+    already_running(sysfs, tracker, "flatcg")
+    sysfs.set("disabling", "flatcg")
+    assert tracker.update(sysfs.read()) == ()
+    assert tracker.update(sysfs.read()) == ()
+    kmsg.say('sched_ext: BPF scheduler "flatcg" disabled (runnable task stall)')
+    sysfs.set("disabled", None)
+    events = tracker.update(sysfs.read())
+    assert kinds(events) == [(Kind.EJECTED, "flatcg", None, False)]
+    assert events[0].detail == "runnable task stall"
+
+
+def test_an_ejection_a_switch_started_into_is_still_an_ejection(world):
+    # Seen in the guest: the watchdog ejected flatcg, `n` was pressed while the kernel was still
+    # disabling it, and the switch started flatcg again. The old instance was ejected, and only
+    # the new one is scxtop's.
+    sysfs, kmsg, tracker, _ = world
+    already_running(sysfs, tracker, "flatcg")
+    sysfs.set("disabling", "flatcg")
+    assert tracker.update(sysfs.read()) == ()
+    with expect_change():
+        kmsg.say('sched_ext: BPF scheduler "flatcg" disabled (runnable task stall)')
         sysfs.set("disabled", None)
-        assert kinds(tracker.update(sysfs.read())) == [(Kind.UNLOADED, "bpfland", None, True)]
+        first = tracker.update(sysfs.read())
+        sysfs.set("enabled", "flatcg", bump=True)
+        second = tracker.update(sysfs.read())
+    assert kinds(first) == [(Kind.EJECTED, "flatcg", None, False)]
+    assert first[0].detail == "runnable task stall"
+    assert kinds(second) == [(Kind.LOADED, "flatcg", None, True)]
 
 
 def test_a_watchdog_ejection_during_a_switch_is_still_an_ejection(world):

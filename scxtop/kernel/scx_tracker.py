@@ -142,6 +142,7 @@ class SchedExtTracker:
         self._journal = journal
         self._previous: SchedExtState | None = None
         self._previous_wall = time.time()
+        self._disables: list[Disable] = []
         if journal is not None:
             journal.poll()  # what happened before we started is not news
 
@@ -152,20 +153,25 @@ class SchedExtTracker:
 
     def update(self, state: SchedExtState) -> tuple[SchedExtEvent, ...]:
         now = self._clock()
+        self._disables += [d for d in map(parse_disable, self._log.new_lines() if self._log else []) if d]
+        records = self._journal.poll() if self._journal is not None else []
+        failed = [SchedExtEvent(r.time, SchedExtEventKind.SWITCH_FAILED, r.target, r.previous,
+                                by_us=True, detail=r.message)
+                  for r in records if r.phase is Phase.END and not r.ok]
+        if state.state is SchedExtEnableState.DISABLING and self._previous is not None:
+            # Not decided yet: the kernel logs why a scheduler goes before the state says
+            # disabled, so the reason (and whether it was an ejection) waits for that read.
+            return tuple(failed)
         since, until = self._previous_wall, time.time()
         previous, self._previous, self._previous_wall = self._previous, state, until
-        disables = [d for d in map(parse_disable, self._log.new_lines() if self._log else []) if d]
-        records = self._journal.poll() if self._journal is not None else []
+        disables, self._disables = self._disables, []
         if previous is None or not state.supported:
             return ()
         ours = self._ours(since, until)
         events = self._events(previous, state, disables, now, ours)
         if ours:
             events = [_mark_ours(e) for e in events]
-        events += [SchedExtEvent(r.time, SchedExtEventKind.SWITCH_FAILED, r.target, r.previous,
-                                 by_us=True, detail=r.message)
-                   for r in records if r.phase is Phase.END and not r.ok]
-        return tuple(events)
+        return tuple(events + failed)
 
     def _events(self, old: SchedExtState, new: SchedExtState, disables: list[Disable],
                 now: float, ours: bool) -> list[SchedExtEvent]:
@@ -176,10 +182,14 @@ class SchedExtTracker:
         ejections = [d for d in disables if d.ejected]
         if was_on and (not is_on or seq_moved):
             assert old.ops is not None  # was_on
-            gone = next((d for d in reversed(disables) if d.ops and old.ops.startswith(d.ops)), None)
-            if gone is None and disables:
-                gone = disables[-1]
-            if gone is not None and gone.ejected and not ours:
+            # The first line naming what ran is how that instance ended (a switch may start the
+            # same scheduler again, and that one may fail too). scxtop ends schedulers only by
+            # unregistering them, so an abnormal end of what ran is an ejection even while a
+            # switch was in flight; a line that names something else may be the switch's own
+            # target failing, which the switch journal reports.
+            named = [d for d in disables if d.ops and old.ops.startswith(d.ops)]
+            gone = named[0] if named else (disables[-1] if disables else None)
+            if gone is not None and gone.ejected and (named or not ours):
                 events.append(_ejected(now, Disable(old.ops, gone.reason)))
             elif not is_on:
                 unreadable = self._log is not None and not self._log.available

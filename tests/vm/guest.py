@@ -303,6 +303,11 @@ async def main():
         for _ in range(9):
             if any(s["target"] == "default" for s in record["steps"]):
                 break
+            # press on a settled state that the dashboard has seen, not mid-enable or -disable
+            settled = lambda: (read_state().state in ("enabled", "disabled") and app.latest is not None
+                               and (app.latest.scx.ops, app.latest.scx.enable_seq)
+                               == (read_state().ops, read_state().enable_seq))
+            await until(pilot, settled, 60)
             seq, ops = read_state().enable_seq, read_state().ops
             events_before = len(app.timeline.events)
             t0 = time.monotonic()
@@ -328,9 +333,15 @@ async def main():
             if running:
                 last = lambda: app.scheduler_output[-1] if app.scheduler_output else None
                 flat = lambda text: " ".join(text.split())  # the panel shows tabs as spaces
+                # longer than the kernel's 30 s watchdog: a scheduler that starves the dashboard
+                # is ejected within it, and the ejection shows in the step's events
+                seen = app.samples_seen
                 step["output_shown"] = await until(
-                    pilot, lambda: bool(last()) and flat(last()) in flat(panel_text(app)), 20)
+                    pilot, lambda: bool(last()) and flat(last()) in flat(panel_text(app)), 60)
                 step["output"] = list(app.scheduler_output)
+                step["samples_while_waiting"] = app.samples_seen - seen
+            seen = app.samples_seen  # samples flow again before the timeline is read
+            step["samples_flow"] = await until(pilot, lambda: app.samples_seen >= seen + 2, 60)
             await until(pilot, lambda: (app.latest.scx.ops == running), 20)
             await until(pilot, lambda: any(e.ops == running or (running is None and e.kind == "unloaded")
                                            for e in app.timeline.events), 20)

@@ -310,7 +310,11 @@ def test_n_in_the_dashboard_cycles_through_upstream_schedulers(guest):
         # `n` goes to the one after what ran when it was pressed (after default: the first)
         running = [name for name in DASHBOARD_CYCLE if UPSTREAM_OPS.get(name, name[4:]) == step["from"]]
         expected = DASHBOARD_CYCLE[(DASHBOARD_CYCLE.index(running[0]) + 1) if running else 0]
-        assert step["target"] == expected, step
+        # ejected by the watchdog as `n` was pressed: the dashboard may have seen default by then
+        allowed = {expected, DASHBOARD_CYCLE[0]} if [e for e in ejected(step) if e[1] == step["from"]] \
+            else {expected}
+        assert step["target"] in allowed, step
+        expected = step["target"]
         ops = None if expected == "default" else UPSTREAM_OPS.get(expected, expected[4:])
         assert step["state"][:2] == (["enabled", ops] if ops else ["disabled", None]), step
         assert step["state"][2] == step["seq_before"] + (1 if ops else 0), step
