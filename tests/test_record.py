@@ -184,6 +184,22 @@ def test_other_record_kinds_carry_the_format_version_too(tmp_path: Path):
     assert read_records(path, RecordKind.SWITCH_REPORT, _Note) == [_Note(1.0, "switched")]
 
 
+def test_a_cut_off_last_record_is_dropped_with_a_warning_never_read(tmp_path: Path):
+    path = tmp_path / "out.jsonl"
+    writer = JsonlWriter(path)
+    writer.write_record(RecordKind.COMPARE_RUN, _Note(1.0, "first"))
+    writer.write_record(RecordKind.COMPARE_RUN, _Note(2.0, "second"))
+    writer.close()
+    whole = path.read_text()
+    path.write_text(whole[:-1])  # a complete JSON object, but the recorder stopped before the newline
+    warnings: list[str] = []
+    assert read_records(path, RecordKind.COMPARE_RUN, _Note, warnings) == [_Note(1.0, "first")]
+    assert warnings == [f"{path}:2: the last line is cut off (the recorder stopped mid-write); "
+                        "loaded 1 records"]
+    with pytest.raises(ScxtopError, match=r"out.jsonl:2: the last line is cut off"):
+        read_records(path, RecordKind.COMPARE_RUN, _Note)
+
+
 @pytest.mark.parametrize("version", [FORMAT_VERSION + 1, "1", True, None])
 def test_jsonl_from_a_newer_or_unknown_format_is_refused_naming_the_line(tmp_path: Path, version: object):
     good = json.dumps(sample_to_json(full_sample(0)), separators=(",", ":"))

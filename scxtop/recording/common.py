@@ -97,18 +97,19 @@ def is_cut_off(line: str) -> bool:
     return not line.endswith("\n")
 
 
-def truncation_warning(path: Path, lineno: int, loaded: int) -> str:
+def truncation_warning(path: Path, lineno: int, loaded: int, what: str = "samples") -> str:
     return (f"{path}:{lineno}: the last line is cut off (the recorder stopped mid-write); "
-            f"loaded {loaded} samples")
+            f"loaded {loaded} {what}")
 
 
-def drop_cut_off(path: Path, lineno: int, loaded: int, warnings: list[str] | None) -> None:
+def drop_cut_off(path: Path, lineno: int, loaded: int, warnings: list[str] | None,
+                 what: str = "samples") -> None:
     """A cut-off last line (see is_cut_off) is dropped with a warning when the reader's caller
     collects warnings and complete samples came before it; otherwise it is a RecordError."""
     if warnings is not None and loaded:
-        warnings.append(truncation_warning(path, lineno, loaded))
+        warnings.append(truncation_warning(path, lineno, loaded, what))
         return
-    why = "" if loaded else "; no complete sample comes before it"
+    why = "" if loaded else f"; no complete {what.removesuffix('s')} comes before it"
     raise RecordError(f"{path}:{lineno}: the last line is cut off (it has no newline: the recorder "
                       f"stopped mid-write){why}")
 

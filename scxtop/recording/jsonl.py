@@ -259,12 +259,16 @@ def read_jsonl(path: Path, warnings: list[str] | None = None) -> list[Sample]:
     return samples
 
 
-def read_records(path: Path, kind: RecordKind, tp: type) -> list[Any]:
-    """Every record of one kind, rebuilt as `tp` (a model-style dataclass)."""
-    samples = []
+def read_records(path: Path, kind: RecordKind, tp: type, warnings: list[str] | None = None) -> list[Any]:
+    """Every record of one kind, rebuilt as `tp` (a model-style dataclass); a cut-off last line
+    is dropped with a warning, as for samples."""
+    samples: list[Any] = []
     for lineno, line in recording_lines(path):
         if not line.strip():
             continue
+        if is_cut_off(line):
+            drop_cut_off(path, lineno, len(samples), warnings, what="records")
+            break
         try:
             obj = _decode(line)
             if record_kind(obj) != kind:
