@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,17 +128,48 @@ def test_a_task_flipping_between_two_cpus_migrates_both_ways(tmp_path: Path):
                for s in samples)
 
 
+def log_until(tmp_path: Path, seen: Callable[[list], bool], *args: str, limit_s: float = 60.0) -> list:
+    """`scxtop log --source bpftrace --jsonl` until `seen(samples)` holds (then SIGTERM) or for
+    `limit_s`: on a loaded machine a workload may take a while to show what it makes, and a fixed
+    duration long enough for the worst case would cost every quiet run the same."""
+    out = tmp_path / "log.jsonl"
+    env, mark = marked_env()
+    command = [sys.executable, "-m", "scxtop", "log", "--source", "bpftrace", *args, "--jsonl", str(out)]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    samples: list = []
+    try:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            if out.exists():
+                samples = [s for s in read_jsonl(out, warnings=[]) if not s.gap]
+                if seen(samples):
+                    break
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert processes_with(mark) == [], "bpftrace left behind"
+    return [s for s in read_jsonl(out) if not s.gap]  # gap rows (bpftrace read late) hold no values
+
+
 @pytest.mark.bpf
 def test_pipe_writers_show_blocked_edges_between_their_own_threads(tmp_path: Path):
     needs_bpf()
+
+    def between_writers(samples: list) -> list:
+        return [e for s in samples for e in s.blocked if e.waiter.tid in ours and e.owner is not None
+                and e.owner.tid in ours and e.owner.tid != e.waiter.tid]
+
     with pipe_writers(4) as pids:
-        # 12 rows: at a load of 12-40 some are gaps (reports read late) and in some the writers
-        # barely ran; 6 rows were not always enough to see them contend (once each in sid and CI)
-        samples = log_jsonl(tmp_path, "--interval", "0.5", "--duration", "6")
-    ours = set(pids)
+        ours = set(pids)
+        # until they are seen to contend: beside a CPU-heavy job the writers barely run in some
+        # intervals (no edge in 12 half-second rows once, at a load of 6 beside xz)
+        samples = log_until(tmp_path, lambda samples: bool(between_writers(samples)), "--interval", "0.5")
     edges = [e for s in samples for e in s.blocked if e.waiter.tid in ours]
-    assert edges, "no blocked edges for the pipe writers"
-    assert any(e.owner is not None and e.owner.tid in ours and e.owner.tid != e.waiter.tid for e in edges)
+    assert between_writers(samples), (f"no blocked edge between the pipe writers in {len(samples)} rows "
+                                      f"({len(edges)} edges with a writer waiting)")
     assert all(e.lock != 0 and e.wait_ns >= 0 for e in edges)
 
 
