@@ -107,7 +107,12 @@ def log_jsonl(tmp_path: Path, *args: str) -> list:
     out = tmp_path / "log.jsonl"
     env, mark = marked_env()
     done = scxtop("log", "--source", "bpftrace", *args, "--jsonl", str(out), env=env)
-    assert done.returncode == 0, done.stderr
+    return logged(out, mark, done.returncode, done.stderr)
+
+
+def logged(out: Path, mark: str, returncode: int | None, stderr: str) -> list:
+    """A finished `scxtop log --jsonl` run's rows: it exited 0 and left no bpftrace behind."""
+    assert returncode == 0, stderr
     assert processes_with(mark) == [], "bpftrace left behind"
     return [s for s in read_jsonl(out) if not s.gap]  # gap rows (bpftrace read late) hold no values
 
@@ -149,9 +154,7 @@ def log_until(tmp_path: Path, seen: Callable[[list], bool], *args: str, limit_s:
         _, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 0, stderr
-    assert processes_with(mark) == [], "bpftrace left behind"
-    return [s for s in read_jsonl(out) if not s.gap]  # gap rows (bpftrace read late) hold no values
+    return logged(out, mark, proc.returncode, stderr)
 
 
 @pytest.mark.bpf

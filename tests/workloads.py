@@ -24,8 +24,6 @@ from pathlib import Path
 F_SETPIPE_SZ = 1031
 
 SPIN = """
-import os, sys
-os.sched_setaffinity(0, {int(sys.argv[1])})
 while True:
     pass
 """
@@ -110,7 +108,7 @@ def pinned_busy_loops(cpu: int, count: int, nice: int = 0) -> Iterator[list[int]
         os.sched_setaffinity(0, {cpu})
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
-    with _running([_python(SPIN, cpu, preexec_fn=pinned) for _ in range(count)]) as pids:
+    with _running([_python(SPIN, preexec_fn=pinned) for _ in range(count)]) as pids:
         yield pids
 
 

@@ -17,13 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-from guest_common import REPO, SHARE_NOT_WRITABLE, finish, run_cases, set_up, sysfs, wait_for
+from guest_common import REPO, SHARE_NOT_WRITABLE, ejected_ops, finish, run_cases, set_up, sysfs, wait_for
 from guest_common import scxtop as run_scxtop
 from harness import BIN, DASHBOARD_BIN, GATE, KCONFIG, UPSTREAM_BIN
 
 from scxtop.kernel.scx_journal import SwitchJournal
 from scxtop.kernel.scx_state import read_state
-from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker, parse_disable
+from scxtop.kernel.scx_tracker import KernelLog, SchedExtTracker
 
 PYTHON = Path(sys.executable)
 """The host's venv python the host test started us with; scxtop is imported from REPO."""
@@ -234,10 +234,8 @@ def case_upstream(out: Path) -> dict:
             step["log_while_running"] = log_tail(name)
             step["still"] = sysfs()
         steps.append(step)
-    ejected = [d.ops for d in map(parse_disable, kmsg.new_lines()) if d and d.ejected]
-    kmsg.close()
     return {"steps": steps, "logs": {name: log_tail(name, 40) for name in UPSTREAM_CYCLE},
-            "list": scxtop("schedulers"), "ejected": ejected}
+            "list": scxtop("schedulers"), "ejected": ejected_ops(kmsg)}
 
 
 def case_concurrent(out: Path) -> dict:
@@ -309,9 +307,10 @@ async def main():
             if any(s["target"] == "default" for s in record["steps"]):
                 break
             # press on a settled state that the dashboard has seen, not mid-enable or -disable
-            settled = lambda: (read_state().state in ("enabled", "disabled") and app.latest is not None
-                               and (app.latest.scx.ops, app.latest.scx.enable_seq)
-                               == (read_state().ops, read_state().enable_seq))
+            def settled():
+                now = read_state()
+                return (now.state in ("enabled", "disabled") and app.latest is not None
+                        and (app.latest.scx.ops, app.latest.scx.enable_seq) == (now.ops, now.enable_seq))
             await until(pilot, settled, 60)
             seq, ops = read_state().enable_seq, read_state().ops
             events_before = len(app.timeline.events)

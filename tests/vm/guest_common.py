@@ -22,11 +22,19 @@ SHARE_NOT_WRITABLE = 75
 
 sys.path.insert(0, str(REPO))
 from scxtop.kernel.scx_state import read_state  # noqa: E402
+from scxtop.kernel.scx_tracker import KernelLog, parse_disable  # noqa: E402
 
 
 def sysfs() -> dict:
     s = read_state()
     return {"state": s.state, "ops": s.ops, "enable_seq": s.enable_seq}
+
+
+def ejected_ops(kmsg: KernelLog) -> list[str]:
+    """The schedulers the kernel ejected (watchdog, error) since `kmsg` was opened; closes it."""
+    ops = [d.ops for d in map(parse_disable, kmsg.new_lines()) if d and d.ejected]
+    kmsg.close()
+    return ops
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:

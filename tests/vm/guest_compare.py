@@ -15,11 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from guest_common import REPO, SHARE_NOT_WRITABLE, finish, run_cases, set_up, sysfs, wait_for
+from guest_common import REPO, SHARE_NOT_WRITABLE, ejected_ops, finish, run_cases, set_up, sysfs, wait_for
 from guest_common import scxtop as run_scxtop
 from harness import BIN, UPSTREAM_BIN
 
-from scxtop.kernel.scx_tracker import KernelLog, parse_disable
+from scxtop.kernel.scx_tracker import KernelLog
 
 PYTHON = sys.executable
 CMD_TIMEOUT = 900
@@ -132,8 +132,7 @@ def case_failures(out: Path) -> dict:
                                "--timeout", SWITCH_TIMEOUT, "--", "sh", "-c", "exit 3")
     result["observe"] = scxtop("compare", "default", a, "--runs", "1", "--warmup", "0", *SOURCE,
                                "--timeout", SWITCH_TIMEOUT, "--duration", "2")  # fmt: skip
-    result["ejected"] = [d.ops for d in map(parse_disable, kmsg.new_lines()) if d and d.ejected]
-    kmsg.close()
+    result["ejected"] = ejected_ops(kmsg)
     return result
 
 
