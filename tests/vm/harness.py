@@ -12,10 +12,13 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -160,6 +163,16 @@ class GuestRun:
     seconds: float
     leftover: bool = False
     """True when a process of the run (vng, qemu, virtiofsd) outlived it."""
+    stalled_at_boot: bool = False
+    """True when the guest never reached its init's script and was killed at BOOT_DEADLINE_S."""
+
+
+BOOTED = b"virtme-ng-init: starting script"
+"""What virtme-ng-init prints once the kernel is up and it runs our command (13 s after qemu
+starts here, quiet; 19 s from vng's start)."""
+BOOT_DEADLINE_S = 240.0
+"""How long a boot may take before it counts as stalled: over ten times a quiet boot. A CI run
+hung in TCG at "smpboot: x86: Booting SMP configuration:" until the whole guest timeout (40 min)."""
 
 
 def _group_alive(pgid: int) -> bool:
@@ -176,15 +189,42 @@ kernel died). Our guest scripts exit 0, 1 (a bug of theirs) or 75 (share not wri
 
 
 def boot_failed(run: GuestRun) -> bool:
-    """The machinery failed, not the test: qemu died (TCG's `iotlb_to_section` assertion, seen
-    once in ~10 boots here), the VM went down mid-run with no status (once in a loaded run,
-    between two cases), or the results share did not mount (vng falls back from virtiofs to 9p
-    when virtiofsd is slow to start on a busy host). The console is in `run.output` (vng
-    --verbose), so what the kernel last said is kept with each failure."""
+    """The machinery failed, not the test: the boot stalled (see BOOT_DEADLINE_S), qemu died
+    (TCG's `iotlb_to_section` assertion, seen once in ~10 boots here), the VM went down mid-run
+    with no status (once in a loaded run, between two cases), or the results share did not mount
+    (vng falls back from virtiofs to 9p when virtiofsd is slow to start on a busy host). The
+    console is in `run.output` (vng --verbose), so what the kernel last said is kept with each
+    failure."""
+    if run.stalled_at_boot:
+        return True
     if run.returncode in (0, None):
         return False
     return (run.returncode == VM_WENT_DOWN or "qemu-system-x86_64:" in run.output
             or "guest: share not writable" in run.output)
+
+
+class _Console:
+    """vng's output, read on a thread so that the boot can be watched while the guest runs."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._chunks: list[bytes] = []
+        self.booted = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        tail = b""
+        for line in self._stream:
+            self._chunks.append(line)
+            if not self.booted.is_set() and BOOTED in tail + line:
+                self.booted.set()
+            tail = line[-len(BOOTED):]
+
+    def text(self) -> str:
+        """All of it: call once vng and everything it started are gone (the pipe is closed)."""
+        self._thread.join(timeout=10)
+        return b"".join(self._chunks).decode(errors="replace")
 
 
 def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Path,
@@ -192,7 +232,8 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
               guest_repo: str | None = None) -> GuestRun:
     """Boot the sched_ext kernel and run `command` in it: on the host's root shared read-only,
     or on `root` (another userland) with the checkout read-only at `guest_repo`; `rwdir` is
-    writable in the guest, at `guest_rwdir` if given."""
+    writable in the guest, at `guest_rwdir` if given. A boot that has not reached the command
+    by BOOT_DEADLINE_S is killed, and the run says so (`stalled_at_boot`)."""
     rwdir.mkdir(parents=True, exist_ok=True)
     argv = [env["VNG"], "--run", env["VMLINUZ"], "--verbose"]  # the console: what a dying kernel said
     if root is not None:
@@ -203,18 +244,26 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
         argv += ["--rodir", f"{guest_repo}={REPO}"]
     argv += ["--append", FAST_BOOT, "--", subprocess.list2cmdline(command)]
     started = time.monotonic()
+    vng_tmp = tempfile.mkdtemp(prefix="scxtop-vng-")  # its sockets and pid files, gone even if killed
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, cwd=root or REPO,  # vng wants its working directory inside the root
-        env={**os.environ, "PATH": f"{Path(env['VNG']).parent}:{os.environ.get('PATH', '')}"},
+        env={**os.environ, "PATH": f"{Path(env['VNG']).parent}:{os.environ.get('PATH', '')}",
+             "TMPDIR": vng_tmp},
     )  # fmt: skip
+    assert proc.stdout is not None
+    console = _Console(proc.stdout)
+    stalled = False
+    code: int | None = None
     try:
-        out, _ = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
+        boot_by = started + min(BOOT_DEADLINE_S, timeout)
+        while not console.booted.wait(0.5) and proc.poll() is None and time.monotonic() < boot_by:
+            pass
+        stalled = not console.booted.is_set() and proc.poll() is None
+        if not stalled:
+            code = proc.wait(timeout=max(0.0, timeout - (time.monotonic() - started)))
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        code = None
+        pass
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -225,7 +274,8 @@ def run_guest(env: dict[str, str], command: list[str], timeout: float, rwdir: Pa
     leftover = _group_alive(proc.pid)
     if leftover:
         os.killpg(proc.pid, signal.SIGKILL)
-    return GuestRun(code, out.decode(errors="replace"), time.monotonic() - started, leftover)
+    shutil.rmtree(vng_tmp, ignore_errors=True)
+    return GuestRun(code, console.text(), time.monotonic() - started, leftover, stalled)
 
 
 def collect(boot: Callable[[], GuestRun], out: Path, results_name: str = "results.json",
@@ -240,8 +290,9 @@ def collect(boot: Callable[[], GuestRun], out: Path, results_name: str = "result
         results_file = out / results_name
         if not boot_failed(run):
             break
-        crashes.append(f"rc {run.returncode} after {run.seconds:.0f}s: {run.output[-1500:]}")
-        print(f"guest machinery failed (rc {run.returncode}), booting again:\n{run.output[-1500:]}")
+        how = "boot stalled" if run.stalled_at_boot else f"rc {run.returncode}"
+        crashes.append(f"{how} after {run.seconds:.0f}s: {run.output[-1500:]}")
+        print(f"guest machinery failed ({how}), booting again:\n{run.output[-1500:]}")
     assert results_file.exists(), f"the guest wrote no results (rc {run.returncode}):\n{run.output[-4000:]}"
     results = json.loads(results_file.read_text())
     results["_run"] = {"rc": run.returncode, "seconds": run.seconds, "output": run.output[-4000:],
