@@ -17,6 +17,7 @@ from textual.widgets.tree import TreeNode
 from scxtop.chains import WaitTree, wait_trees
 from scxtop.kernel.bounds import printable
 from scxtop.model import BlockedEdge, Chain, InversionReason, OwnerState, Sample, TaskRef
+from scxtop.tui.line_repaint import BorderTexts
 
 
 def format_ns(ns: int) -> str:
@@ -52,7 +53,7 @@ def _ended_summary(sample: Sample) -> Text:
                 f"{format_ns(longest.wait_ns)}: {printable(longest.waiter.comm)}[{longest.waiter.tid}]")
 
 
-class ChainsPanel(Tree[None]):
+class ChainsPanel(BorderTexts, Tree[None]):
     """Rebuilt only when the chains change shape (relabelled in place when only their numbers
     moved); expanded so nothing hides behind a fold."""
 
@@ -64,24 +65,20 @@ class ChainsPanel(Tree[None]):
         super().__init__("chains", id=id)
         self.show_root = False
         self._shown: tuple[Chain, ...] | str | None = "nothing yet"
-        self._subtitle: Text | None = None
-        self._title = ""
         self._shape: tuple[tuple[int, int, bool], ...] | None = None
         """(depth, tid, has waiters) of every node shown, depth first; None: no chains shown."""
         self._shown_nodes: list[TreeNode[None]] = []
         """The nodes shown, in the same order."""
 
     def show(self, sample: Sample) -> None:
-        subtitle = _ended_summary(sample)
-        if subtitle != self._subtitle:  # setting a subtitle repaints the whole tree: only on a change
-            self._subtitle = self.border_subtitle = subtitle
+        self.set_border_subtitle(_ended_summary(sample))
         chains = sample.chains
         if chains == self._shown:
             return
         self._shown = chains
         if chains is None:
             self._rebuild()
-            self._set_title("Blocked chains")
+            self.set_border_title("Blocked chains")
             self.root.add_leaf(Text(f"n/a: the {sample.source} source cannot see mutex waits", "italic"))
             return
         cycles = sum(1 for c in chains if c.cycle)
@@ -89,7 +86,7 @@ class ChainsPanel(Tree[None]):
         alerts = (f" · {cycles} deadlock{'s' * (cycles != 1)}" if cycles else "") + (
             f" · {inversions} inversion{'s' * (inversions != 1)}" if inversions else ""
         )
-        self._set_title(f"Blocked chains ({len(chains)}){alerts}")
+        self.set_border_title(f"Blocked chains ({len(chains)}){alerts}")
         self.set_class(bool(cycles or inversions), "-alert")
         if not chains:
             self._rebuild()
@@ -142,10 +139,6 @@ class ChainsPanel(Tree[None]):
         self.clear()
         self._shape = None
         self._shown_nodes = []
-
-    def _set_title(self, title: str) -> None:
-        if title != self._title:  # setting a title repaints the whole tree
-            self._title = self.border_title = title
 
     def _add(self, parent: TreeNode[None], tree: WaitTree, inverted: set[tuple[int, InversionReason]],
              preempted: set[int], is_root: bool = False) -> None:

@@ -18,6 +18,7 @@ from textual.strip import Strip
 
 from scxtop.kernel.topology import Grouping
 from scxtop.tui.cpu_rows import CpuRow, Imbalance, Rows
+from scxtop.tui.line_repaint import BorderTexts
 from scxtop.tui.sparkline import bar, rate, sparkline
 
 BAR_WIDTH = 8
@@ -75,7 +76,7 @@ def layout_columns(grouped: bool, width: int) -> tuple[Column, ...]:
 
 
 
-class CpuPanel(ScrollView, can_focus=True):
+class CpuPanel(BorderTexts, ScrollView, can_focus=True):
     """Runqueue bar, history and counters per CPU; the hot ones stand out."""
 
     COMPONENT_CLASSES = {
@@ -104,7 +105,6 @@ class CpuPanel(ScrollView, can_focus=True):
         self._columns_for: tuple[bool, int] = (False, 80)
         self._frame: tuple[bool, int, float] | None = None
         """What every line depends on (grouping, width, the bars' scale): when it changes, all redraw."""
-        self._titles = ("", "")
         self._lines: dict[tuple[int, int, int], Strip] = {}
         """Finished lines of the current rows by (row index, scroll x, width)."""
         self._render_frame: tuple[int, int, int] | None = None
@@ -140,8 +140,8 @@ class CpuPanel(ScrollView, can_focus=True):
         self._frame = (self._grouped, width, self._top)
         self._lines = {}
         self.virtual_size = Size(self._width(), len(rows) + 1)  # a layout only when the count changes
-        self._set_titles(f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})",
-                         imbalance.describe() if imbalance else "")
+        self.set_border_title(f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})")
+        self.set_border_subtitle(imbalance.describe() if imbalance else "")
         self.set_class(imbalance is not None, "-imbalanced")
         if self._frame != old_frame or len(rows) != len(old_rows):
             self.refresh()  # new columns or a new bar scale: every line
@@ -150,12 +150,6 @@ class CpuPanel(ScrollView, can_focus=True):
         for index in range(top, min(len(rows), top + self.scrollable_content_region.height - 1)):
             if rows[index] != old_rows[index]:
                 self.refresh_line(index + 1)  # line 0 is the header
-
-    def _set_titles(self, title: str, subtitle: str) -> None:
-        """Setting a border title repaints the whole panel, so it is set only when it changed."""
-        if (title, subtitle) != self._titles:
-            self._titles = (title, subtitle)
-            self.border_title, self.border_subtitle = title, subtitle
 
     def on_resize(self) -> None:
         self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)

@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from scxtop.model import LatencyHistogram
 from scxtop.tui.latency_view import HistRow, fit_rows, histogram_rows, short_us
-from scxtop.tui.line_repaint import component_style, repaint_changed
+from scxtop.tui.line_repaint import BorderTexts, component_style, repaint_changed
 from scxtop.tui.sparkline import bar, rate
 
 LABEL = 11
@@ -32,7 +32,7 @@ def summary(histogram: LatencyHistogram | None) -> str:
     return f"p50 <{short_us(p50 or 0)} p99 <{short_us(p99 or 0)} max <{short_us(top)}"
 
 
-class LatencyPanel(Widget):
+class LatencyPanel(BorderTexts, Widget):
     ALLOW_MAXIMIZE = True
     COMPONENT_CLASSES = {"latency-panel--header", "latency-panel--last", "latency-panel--total",
                          "latency-panel--mark", "latency-panel--na"}
@@ -50,7 +50,6 @@ class LatencyPanel(Widget):
         self.total: LatencyHistogram | None = None
         self.source = ""
         self._version = -1
-        self._subtitle = ""
         self._strips: list[Strip] = []
         self._built_for: tuple[int, int, int] = (-1, -1, -1)
         self._styles: dict[str, Style] = {}
@@ -63,9 +62,7 @@ class LatencyPanel(Widget):
         self._version = version
         self.last, self.total, self.source = last, total, source
         since = summary(total)
-        subtitle = f"since start {since}" if since else ""
-        if subtitle != self._subtitle:  # setting it repaints the whole panel
-            self._subtitle = self.border_subtitle = subtitle
+        self.set_border_subtitle(f"since start {since}" if since else "")
         width, height = self.content_size
         old = self._strips
         self._build(width, height)

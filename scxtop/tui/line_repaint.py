@@ -1,17 +1,73 @@
 """What the Line-API panels share: repaint only the lines that changed, and their styles cached.
 
 A refresh of the whole widget re-renders every line; a region refresh re-renders one. Panels that
-rebuild their lines per sample compare old and new and ask only for the lines that differ.
+rebuild their lines per sample compare old and new and ask only for the lines that differ, and
+a border title or subtitle that changed repaints its own border line, not the panel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Self
 
 from rich.style import Style
+from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
+
+_UNSET = object()
+
+if TYPE_CHECKING:
+    _WidgetMixin = Widget
+else:  # a plain mixin: Textual takes CSS and component classes from the first base that is a widget
+    _WidgetMixin = object
+
+
+class BorderTexts(_WidgetMixin):
+    """A panel whose border title and subtitle, when they change, repaint only the border line
+    that shows them. Assigning `border_title` refreshes the whole widget: every line of it is
+    rendered again and, to the compositor, changed (sent to the terminal again), and the panels
+    retitle themselves with a number that moves every sample. Listed before the widget class:
+    `class Panel(BorderTexts, Widget)`."""
+
+    _border_row: Region | None = None
+    """While a border text is assigned: the one line its refresh repaints (content coordinates)."""
+    _shown_title: object = _UNSET
+    _shown_subtitle: object = _UNSET
+
+    def set_border_title(self, title: str | Text) -> None:
+        """Show `title` in the top border (a str is markup, as `border_title`'s); nothing when unchanged."""
+        if title != self._shown_title:
+            self._shown_title = title
+            self._border_row = self._border_line(bottom=False)
+            try:
+                self.border_title = title
+            finally:
+                self._border_row = None
+
+    def set_border_subtitle(self, subtitle: str | Text) -> None:
+        """Show `subtitle` in the bottom border; nothing when unchanged."""
+        if subtitle != self._shown_subtitle:
+            self._shown_subtitle = subtitle
+            self._border_row = self._border_line(bottom=True)
+            try:
+                self.border_subtitle = subtitle
+            finally:
+                self._border_row = None
+
+    def _border_line(self, bottom: bool) -> Region:
+        """The top or bottom line of the widget, border included, relative to its content (what
+        `refresh` takes)."""
+        left, top = self.content_offset
+        width, height = self.outer_size
+        return Region(-left, height - 1 - top if bottom else -top, width, 1)
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if self._border_row is not None and not regions and not layout and not recompose:
+            regions = (self._border_row,)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 def repaint_changed(widget: Widget, old: Sequence[Strip], new: Sequence[Strip], width: int) -> None:

@@ -14,7 +14,7 @@ from textual.widget import Widget
 
 from scxtop.kernel.bounds import printable
 from scxtop.model import Sample
-from scxtop.tui.line_repaint import repaint_changed
+from scxtop.tui.line_repaint import BorderTexts, repaint_changed
 from scxtop.tui.sparkline import rate
 
 CELL = 4
@@ -27,7 +27,7 @@ def heatmap_fits(nr_cpus: int, width: int, height: int) -> bool:
     return LABEL + CELL * nr_cpus <= width and nr_cpus + 2 + MIGRATORS + 1 <= height
 
 
-class MigrationsPanel(Widget):
+class MigrationsPanel(BorderTexts, Widget):
     """Drawn with the Line API: the lines are built as segments when the sample changes, and only
     the lines that differ from the ones on screen are repainted (a Rich `Text` was re-rendered
     whole, and wrapped, on every change)."""
@@ -40,7 +40,6 @@ class MigrationsPanel(Widget):
         super().__init__(id=id)
         self.sample: Sample | None = None
         self._shown: tuple[object, ...] | None = None
-        self._title = ""
         self._strips: list[Strip] = []
         self._built_for: tuple[object, ...] | None = None
         self._styles: dict[str, Style] = {}
@@ -58,9 +57,7 @@ class MigrationsPanel(Widget):
         per_s = "" if total is None else f" {rate(total / (sample.interval_s or 1))}/s"
         old = self._strips
         self._build()
-        if f"Migrations{per_s}" != self._title:  # a new title repaints the panel by itself
-            self._title = self.border_title = f"Migrations{per_s}"
-            return
+        self.set_border_title(f"Migrations{per_s}")
         repaint_changed(self, old, self._strips, self.content_size.width)
 
     def notify_style_update(self) -> None:

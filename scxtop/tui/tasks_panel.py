@@ -27,7 +27,7 @@ from textual.strip import Strip
 
 from scxtop.kernel.bounds import printable
 from scxtop.model import Sample, TaskDelay
-from scxtop.tui.line_repaint import component_style
+from scxtop.tui.line_repaint import BorderTexts, component_style
 
 MAX_ROWS = 50
 COLUMNS = (("pid", 7), ("comm", 14), ("cpu", 3), ("policy", 6), ("nice", 4), ("delay ms/s", 10),
@@ -78,7 +78,7 @@ TAIL = 2
 WIDTH = sum(width + 2 * PAD for _, width in COLUMNS) + TAIL
 
 
-class TasksPanel(ScrollView, can_focus=True):
+class TasksPanel(BorderTexts, ScrollView, can_focus=True):
     """Most delayed tasks, one line each; the cursor row is highlighted (up/down, page keys, click)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -125,7 +125,6 @@ class TasksPanel(ScrollView, can_focus=True):
         self.pids: tuple[int, ...] = ()
         self.cursor_row = 0
         self._shown: tuple[object, str] | None = None
-        self._subtitle = ""
         self._styles: dict[str, Style] = {}
         self._strips: dict[tuple[Cells, str], Strip] = {}
         """Row strips by (cells, style name): a line whose cells did not change is not rebuilt."""
@@ -167,10 +166,8 @@ class TasksPanel(ScrollView, can_focus=True):
         self._set_rows(tuple(_cells(t, interval) for t in tasks), tuple(t.pid for t in tasks))
 
     def _set_subtitle(self, subtitle: str | Text) -> None:
-        if str(subtitle) != self._subtitle:  # setting it repaints the whole panel: only on a change
-            self._subtitle = str(subtitle)
-            # a str border title is markup, and the source's name may come from a recording
-            self.border_subtitle = Text(subtitle) if isinstance(subtitle, str) and subtitle else subtitle
+        # a str border title is markup, and the source's name may come from a recording
+        self.set_border_subtitle(Text(subtitle) if isinstance(subtitle, str) and subtitle else subtitle)
 
     def _set_rows(self, rows: tuple[Cells, ...], pids: tuple[int, ...]) -> None:
         old_rows, old_cursor = self.rows, self.cursor_row
