@@ -1,8 +1,9 @@
 """Time-series charts under the CPU rows: runqueue length per CPU (a line each when few, a
 min/mean/max band per group when many), migrations/s and context switches/s, over the last minutes.
 
-Braille dots (2x4 per cell) drawn with the Line API: the strips are built once when the data or
-the size changed, and `render_line` only hands them out. Less than four lines high, each chart
+Braille dots (2x4 per cell) drawn with the Line API: the strips are built once when the data,
+the size or the theme changed, only the lines that differ from the ones on screen are repainted,
+and `render_line` only hands them out. Less than four lines high, each chart
 collapses to a one-line sparkline. Colours are theme variables (component classes); the lines
 are dots, so NO_COLOR still shows the shapes.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -19,6 +21,7 @@ from textual.widget import Widget
 
 from scxtop.tui.braille import BLANK, Canvas
 from scxtop.tui.chart_data import ChartData, top_of
+from scxtop.tui.line_repaint import repaint_changed
 from scxtop.tui.sparkline import rate, sparkline
 
 PALETTE = 6
@@ -64,13 +67,23 @@ class ChartsPanel(Widget):
         self._version = -1
         self._strips: list[Strip] = []
         self._built_for: tuple[int, int, int] = (-1, -1, -1)
+        self._styles: dict[str, Style] = {}
 
     def show(self, data: ChartData) -> None:
-        """Take the chart data; redraws only when it changed since the last call."""
+        """Take the chart data; repaints the lines that changed, only when the data did."""
         self.data = data
         if data.version != self._version:
             self._version = data.version
-            self.refresh()
+            old = self._strips
+            width, height = self.size
+            self._strips = self._build(width, height)
+            self._built_for = (self._version, width, height)
+            repaint_changed(self, old, self._strips, width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+        self._built_for = (-1, -1, -1)
 
     def charts(self) -> list[_Chart]:
         data = self.data
@@ -100,7 +113,11 @@ class ChartsPanel(Widget):
     # ---- drawing ------------------------------------------------------------------------
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"charts-panel--{name}")
+        """A component style, looked up once per theme change instead of once per segment."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"charts-panel--{name}")
+        return style
 
     def _build(self, width: int, height: int) -> list[Strip]:
         charts = self.charts()
@@ -112,17 +129,30 @@ class ChartsPanel(Widget):
         columns = [self._chart(c, w - 1 if i < 2 else w, height)
                    for i, (c, w) in enumerate(zip(charts, widths, strict=True))]
         base = self.rich_style
-        gap = Strip([Segment(" ", base)])
+        gap = Segment(" ", base)
+        cells = [w - 1 if i < 2 else w for i, w in enumerate(widths)]
         strips = []
         for y in range(height):
-            parts: list[Strip] = []
+            # the columns side by side, each cut or padded to its cells, a blank cell between
+            segments: list[Segment] = []
+            total = 0
             for i, column in enumerate(columns):
-                cells = widths[i] - 1 if i < 2 else widths[i]
                 line = column[y] if y < len(column) else []
-                parts.append(Strip(line).crop(0, cells).extend_cell_length(cells, base))
+                used = sum(cell_len(s.text) for s in line)
+                if used > cells[i]:
+                    segments.extend(Strip(line).crop(0, cells[i]))
+                elif cells[i] > 0:
+                    segments.extend(line)
+                    if used < cells[i]:
+                        segments.append(Segment(" " * (cells[i] - used), base))
+                total += max(0, cells[i])
                 if i < 2:
-                    parts.append(gap)
-            strips.append(Strip.join(parts).crop(0, width).extend_cell_length(width, base))
+                    segments.append(gap)
+                    total += 1
+            if total == width:  # the usual case: nothing to cut or pad
+                strips.append(Strip(segments, width))
+            else:
+                strips.append(Strip(segments).crop(0, width).extend_cell_length(width, base))
         return strips
 
     def _chart(self, chart: _Chart, width: int, height: int) -> list[list[Segment]]:
