@@ -71,12 +71,11 @@ class BorderTexts(_WidgetMixin):
 
 
 def repaint_changed(widget: Widget, old: Sequence[Strip], new: Sequence[Strip], width: int) -> None:
-    """Refresh the lines of `widget` where `new` differs from `old`; all of it when the count changed."""
-    if len(old) != len(new):
-        widget.refresh()
-        return
-    for y, (before, after) in enumerate(zip(old, new, strict=True)):
-        if before != after:
+    """Refresh the lines of `widget` where `new` differs from `old`. A line only one of them has
+    is repainted too (the panel draws a blank line past its last one); lines past both are blank
+    before and after."""
+    for y in range(max(len(old), len(new))):
+        if y >= len(old) or y >= len(new) or old[y] != new[y]:
             widget.refresh(Region(0, y, width, 1))
 
 
