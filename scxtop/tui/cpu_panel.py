@@ -138,18 +138,27 @@ class CpuPanel(BorderTexts, ScrollView, can_focus=True):
             self._columns_for = (self._grouped, width)
         self._top = max(2.0, rows.max_rq())
         self._frame = (self._grouped, width, self._top)
-        self._lines = {}
+        old_lines, self._lines = self._lines, {}
         self.virtual_size = Size(self._width(), len(rows) + 1)  # a layout only when the count changes
         self.set_border_title(f"CPUs ({len(rows)} {grouping.value}{'s' if len(rows) != 1 else ''})")
         self.set_border_subtitle(imbalance.describe() if imbalance else "")
         self.set_class(imbalance is not None, "-imbalanced")
-        if self._frame != old_frame or len(rows) != len(old_rows):
-            self.refresh()  # new columns or a new bar scale: every line
+        if old_frame is None or self._frame[:2] != old_frame[:2] or len(rows) != len(old_rows):
+            self.refresh()  # new columns or another number of rows: every line
             return
-        top = round(self.scroll_offset.y)
+        scroll_x, scroll_y = self.scroll_offset
+        top = round(scroll_y)
         for index in range(top, min(len(rows), top + self.scrollable_content_region.height - 1)):
-            if rows[index] != old_rows[index]:
-                self.refresh_line(index + 1)  # line 0 is the header
+            if self._frame == old_frame:
+                if rows[index] != old_rows[index]:
+                    self.refresh_line(index + 1)  # line 0 is the header
+                continue
+            # a new bar scale: the line drawn again, repainted only when it looks different
+            # (rows with the same numbers and a short bar often do)
+            key = (index, scroll_x, width)
+            line = self._lines[key] = self._row_line(index, scroll_x, width)
+            if old_lines.get(key) != line:
+                self.refresh_line(index + 1)
 
     def on_resize(self) -> None:
         self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)
@@ -183,16 +192,18 @@ class CpuPanel(BorderTexts, ScrollView, can_focus=True):
             key = (index, scroll_x, width)
             line = self._lines.get(key)
             if line is None:
-                row = self.rows[index]
-                used = self._width()
-                if scroll_x == 0 and used <= width:  # the usual case: padded as built, no crop
-                    line = self._row(row, width - used)
-                else:
-                    line = self._row(row, 0).crop(scroll_x, scroll_x + width).extend_cell_length(
-                        width, self._style("base"))
-                self._lines[key] = line
+                line = self._lines[key] = self._row_line(index, scroll_x, width)
             return line
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self._style("base"))
+
+    def _row_line(self, index: int, scroll_x: int, width: int) -> Strip:
+        """Row `index` as the line on screen: scrolled `scroll_x` cells, exactly `width` cells."""
+        row = self.rows[index]
+        used = self._width()
+        if scroll_x == 0 and used <= width:  # the usual case: padded as built, no crop
+            return self._row(row, width - used)
+        line = self._row(row, 0).crop(scroll_x, scroll_x + width)
+        return line.extend_cell_length(width, self._style("base"))
 
     def _header(self) -> Strip:
         style = self._style("cpu-panel--header")
