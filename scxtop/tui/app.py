@@ -7,6 +7,7 @@ only when it changed, inside `batch_update()`. A replay feeds the same handler f
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -63,6 +64,13 @@ SWITCH_ACTIONS = {"pick_scheduler", "next_scheduler"}
 OUTPUT_LINES = 3
 """The running scheduler's last output lines shown in the sched_ext panel."""
 OUTPUT_EVERY_S = 1.0
+GC_YOUNG_THRESHOLD = 10_000
+"""Container allocations between collections of Python's youngest generation while the dashboard
+runs (Python's default is 700). A refresh allocates a few thousand short-lived segments, strips and
+lists: at 700 the collector ran four or five times a refresh, and every so often a full collection
+went over everything start-up built, 4-8 ms of a 30-40 ms refresh (bench/dashboard_refresh.py's
+replay, 2-1024 CPUs). With start-up's objects frozen (never scanned again) and this threshold,
+under 1 ms; the garbage waiting for a collection is at most this many objects."""
 
 SourceFactory = Callable[[float], Source]
 """Opens a fresh source with the given interval; called again after each failure."""
@@ -161,6 +169,7 @@ class ScxtopApp(App[None]):
         self.before_latest: Sample | None = None
         """The sample just before `latest`: the sched_ext counters are shown as deltas between them."""
         self._last_ingested: Sample | None = None
+        self._gc_threshold: tuple[int, int, int] | None = None
         self.samples_seen = 0
         self.history = CpuHistory()
         self.timeline = ScxTimeline()
@@ -238,6 +247,9 @@ class ScxtopApp(App[None]):
             if self.switcher_factory is not None:
                 self.set_interval(OUTPUT_EVERY_S, self._poll_output, name="scheduler-output")
         self._show_status()
+        self._gc_threshold = gc.get_threshold()
+        gc.freeze()  # what start-up built lives as long as the app: no collection scans it again
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_threshold[1:])
 
     def on_resize(self, event: Resize) -> None:
         self._check_size(event.size.width, event.size.height)
@@ -279,6 +291,10 @@ class ScxtopApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_collector()
+        if self._gc_threshold is not None:  # as it was (tests run many apps in one process)
+            gc.set_threshold(*self._gc_threshold)
+            gc.unfreeze()
+            self._gc_threshold = None
 
     def on_sample_arrived(self, message: SampleArrived) -> None:
         if self.retry:
