@@ -136,3 +136,25 @@ async def test_scrollbars_come_and_go_with_the_number_of_lines():
             assert table.show_vertical_scrollbar is tasks_bar, i
             assert (chains.max_scroll_y > 0) is chains_bar and (table.max_scroll_y > 0) is tasks_bar
         assert "t1" in "\n".join(lines(table)) and "t2 " not in "\n".join(lines(table))
+
+
+async def test_border_titles_follow_each_sample():
+    """A retitled panel repaints only its border line: the new title and subtitle must still show."""
+    from scxtop.model import LatencyBucket, LatencyHistogram, MigrationPair
+    from scxtop.tui.latency_panel import LatencyPanel
+    from scxtop.tui.migrations_panel import MigrationsPanel
+
+    second = replace(sample(1), migrations=(MigrationPair(0, 1, 7),),
+                     wakeup_latency=LatencyHistogram((LatencyBucket(2048, 4096, 100),)))
+    app = _replay([sample(0), second])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        app._replay_jump(0)
+        migrations, latency = app.query_one(MigrationsPanel), app.query_one(LatencyPanel)
+        await wait_for(pilot, lambda: not app._dirty)
+        assert "Migrations 100/s" in lines(migrations)[0]  # 10 + 20 + 30 + 40 a second
+        assert "max <512µs" in lines(latency)[-1]
+        await pilot.press("full_stop")
+        await wait_for(pilot, lambda: app.playback.index == 1 and not app._dirty)
+        assert "Migrations 7/s" in lines(migrations)[0]
+        assert "max <4ms" in lines(latency)[-1]
