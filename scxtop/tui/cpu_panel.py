@@ -18,7 +18,7 @@ from textual.strip import Strip
 
 from scxtop.kernel.topology import Grouping
 from scxtop.tui.cpu_rows import CpuRow, Imbalance, Rows
-from scxtop.tui.line_repaint import BorderTexts
+from scxtop.tui.line_repaint import BorderTexts, repaint_lines
 from scxtop.tui.sparkline import bar, rate, sparkline
 
 BAR_WIDTH = 8
@@ -147,18 +147,19 @@ class CpuPanel(BorderTexts, ScrollView, can_focus=True):
             self.refresh()  # new columns or another number of rows: every line
             return
         scroll_x, scroll_y = self.scroll_offset
-        top = round(scroll_y)
-        for index in range(top, min(len(rows), top + self.scrollable_content_region.height - 1)):
+        changed: list[int] = []
+        for index in range(scroll_y, min(len(rows), scroll_y + self.scrollable_content_region.height - 1)):
             if self._frame == old_frame:
                 if rows[index] != old_rows[index]:
-                    self.refresh_line(index + 1)  # line 0 is the header
+                    changed.append(index + 1)  # line 0 is the header
                 continue
             # a new bar scale: the line drawn again, repainted only when it looks different
             # (rows with the same numbers and a short bar often do)
             key = (index, scroll_x, width)
             line = self._lines[key] = self._row_line(index, scroll_x, width)
             if old_lines.get(key) != line:
-                self.refresh_line(index + 1)
+                changed.append(index + 1)
+        repaint_lines(self, changed, max(self.virtual_size.width, self.size.width), top=scroll_y)
 
     def on_resize(self) -> None:
         self.columns = layout_columns(self._grouped, self.scrollable_content_region.width)

@@ -7,7 +7,7 @@ a border title or subtitle that changed repaints its own border line, not the pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Self
 
 from rich.style import Style
@@ -70,13 +70,31 @@ class BorderTexts(_WidgetMixin):
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
+def repaint_lines(widget: Widget, lines: Iterable[int], width: int, top: int = 0) -> None:
+    """Refresh these lines of `widget` (content lines, less `top`: a scroll view's first visible
+    line) in one call, neighbours as one region. Every `refresh` call clears the widget's layout
+    and style caches and re-reads its geometry: a call per line was most of a panel's update."""
+    regions: list[Region] = []
+    start = end = -1
+    for y in sorted(set(lines)):
+        if y == end:
+            end += 1
+            continue
+        if end > start:
+            regions.append(Region(0, start - top, width, end - start))
+        start, end = y, y + 1
+    if end > start:
+        regions.append(Region(0, start - top, width, end - start))
+    if regions:
+        widget.refresh(*regions)
+
+
 def repaint_changed(widget: Widget, old: Sequence[Strip], new: Sequence[Strip], width: int) -> None:
     """Refresh the lines of `widget` where `new` differs from `old`. A line only one of them has
     is repainted too (the panel draws a blank line past its last one); lines past both are blank
     before and after."""
-    for y in range(max(len(old), len(new))):
-        if y >= len(old) or y >= len(new) or old[y] != new[y]:
-            widget.refresh(Region(0, y, width, 1))
+    repaint_lines(widget, (y for y in range(max(len(old), len(new)))
+                           if y >= len(old) or y >= len(new) or old[y] != new[y]), width)
 
 
 def component_style(widget: Widget, cache: dict[str, Style], prefix: str, name: str) -> Style:

@@ -27,7 +27,7 @@ from textual.strip import Strip
 
 from scxtop.kernel.bounds import printable
 from scxtop.model import Sample, TaskDelay
-from scxtop.tui.line_repaint import BorderTexts, component_style
+from scxtop.tui.line_repaint import BorderTexts, component_style, repaint_lines
 
 MAX_ROWS = 50
 COLUMNS = (("pid", 7), ("comm", 14), ("cpu", 3), ("policy", 6), ("nice", 4), ("delay ms/s", 10),
@@ -199,11 +199,10 @@ class TasksPanel(BorderTexts, ScrollView, can_focus=True):
 
     def _refresh_rows(self, indices: Sequence[int]) -> None:
         """Repaint the lines of these rows that are on screen (line 0 is the header)."""
-        top = round(self.scroll_offset.y)
+        top = self.scroll_offset.y
         visible = range(top, top + max(0, self.scrollable_content_region.height - 1))
-        for index in indices:
-            if index in visible:
-                self.refresh_line(index + 1)  # relative to the scroll offset, like render_line
+        repaint_lines(self, [index + 1 for index in indices if index in visible],  # line 0: the header
+                      max(self.virtual_size.width, self.size.width), top=top)
 
     # ---- keys and mouse -----------------------------------------------------------------
 
