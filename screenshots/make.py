@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from scxtop.kernel.topology import Grouping
 from scxtop.model import Sample
 from scxtop.recording import load_recording
@@ -54,6 +56,18 @@ def telling_index(samples: tuple[Sample, ...], shot: str) -> int:
     return max(range(len(samples)), key=lambda i: (SCORES[shot](samples[i]), i))
 
 
+async def footer_settled(app: ScxtopApp, pilot: Pilot[None], bound_s: float = 30.0) -> None:
+    """Wait until the footer shows its keys: it recomposes them a moment after focus changes, and
+    on a busy machine a fixed pause took the shot without them."""
+    for _ in range(int(bound_s / 0.1)):
+        if app.screen.query("FooterKey"):
+            break
+        await pilot.pause(0.1)
+    else:
+        raise SystemExit(f"screenshots: the footer showed no keys within {bound_s:.0f} s")
+    await pilot.pause(0.2)
+
+
 async def make(recording: Path, out: Path) -> list[Path]:
     samples = load_recording(recording).samples
     app = ScxtopApp(playback=Playback(samples, path=recording.name))
@@ -66,7 +80,7 @@ async def make(recording: Path, out: Path) -> list[Path]:
     async with app.run_test(size=SIZE) as pilot:
         app.set_focus(None)
         app._replay_jump(telling_index(samples, "dashboard"))
-        await pilot.pause(1.0)  # the footer settles its bindings a moment after focus changes
+        await footer_settled(app, pilot)
         save("dashboard")
         for widget_id, name in PANELS.items():
             app._replay_jump(telling_index(samples, name))
