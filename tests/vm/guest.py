@@ -298,6 +298,11 @@ async def main():
     gate = Path(sys.argv[2])
     app = ScxtopApp(source_factory=lambda interval: ProcfsSource(interval_s=interval), interval=0.5,
                     switcher_factory=make_switcher, confirm_switch=False, switch_timeout=120)
+    # What each `n` started, as the app started it: a fast switch can begin and end between two
+    # polls of `app.switching` when the emulated guest's event loop is slow (seen beside a busy host)
+    started = []
+    begin = app._begin_switch
+    app._begin_switch = lambda name: (started.append(name), begin(name))[-1]
     async with app.run_test(size=(160, 50)) as pilot:
         await until(pilot, lambda: app.latest is not None, 60)
         # Around the cycle and back to default. The kernel's watchdog may eject a scheduler that a
@@ -315,9 +320,11 @@ async def main():
             seq, ops = read_state().enable_seq, read_state().ops
             events_before = len(app.timeline.events)
             t0 = time.monotonic()
+            pressed_before = len(started)
             await pilot.press("n")
-            step = {"from": ops, "in_flight_seen": await until(pilot, lambda: app.switching is not None, 30)}
-            step["target"] = app.switching
+            await until(pilot, lambda: len(started) > pressed_before, 60)  # listing comes first
+            step = {"from": ops, "target": started[-1] if len(started) > pressed_before else None,
+                    "in_flight_seen": app.switching is not None}
             if app.switching == "scx_tgate":  # in flight until the gate opens, however slow the guest
                 step["n_allowed_in_flight"] = app.check_action("next_scheduler", ())
                 step["s_allowed_in_flight"] = app.check_action("pick_scheduler", ())
