@@ -49,3 +49,23 @@ def tiny_disk(tmp_path: Path):
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture
+def private_bus(tmp_path: Path):
+    """The address of a private dbus-daemon whose socket is in `tmp_path`: the session config's
+    `unix:tmpdir=/tmp` ignores TMPDIR, and left a /tmp/dbus-* socket behind every run."""
+    socket = tmp_path / "bus"
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address",
+                               f"--address=unix:path={socket}"], stdout=subprocess.PIPE, text=True)
+    assert daemon.stdout is not None
+    try:
+        yield daemon.stdout.readline().strip()
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        daemon.stdout.close()

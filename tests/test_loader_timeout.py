@@ -30,19 +30,16 @@ asyncio.run(main())
 
 
 @pytest.fixture
-def silent_loader():
-    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address"],
-                              stdout=subprocess.PIPE, text=True)
-    address = daemon.stdout.readline().strip()
-    peer = subprocess.Popen([sys.executable, "-c", SILENT_PEER, address], stdout=subprocess.PIPE, text=True)
+def silent_loader(private_bus):
+    peer = subprocess.Popen([sys.executable, "-c", SILENT_PEER, private_bus], stdout=subprocess.PIPE,
+                            text=True)
     try:
         assert peer.stdout.readline().strip() == "ready"
-        yield address
+        yield private_bus
     finally:
-        for proc in (peer, daemon):
-            proc.kill()
-            proc.wait()
-            proc.stdout.close()
+        peer.kill()
+        peer.wait()
+        peer.stdout.close()
 
 
 def test_a_silent_loader_is_not_taken_for_a_working_one(silent_loader):

@@ -36,14 +36,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def bus():
-    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        yield daemon.stdout.readline().strip()
-    finally:
-        _stop(daemon)
-        daemon.stdout.close()
+def bus(private_bus):
+    return private_bus
 
 
 @pytest.fixture
