@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from workloads import stop_gently
 
 RUN_TMP = Path(tempfile.mkdtemp(prefix="scxtop-tests-"))
 """This run's temporary directory (TMPDIR for the tests and every process they start): whatever
@@ -62,10 +63,5 @@ def private_bus(tmp_path: Path):
     try:
         yield daemon.stdout.readline().strip()
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(10)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop_gently(daemon)
         daemon.stdout.close()

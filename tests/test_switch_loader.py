@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from workloads import stop_gently
 
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext import journal
@@ -23,16 +24,6 @@ from scxtop.sched_ext.switch import TransactionSwitcher, make_switcher
 from scxtop.sched_ext.types import Mode
 
 SERVICE = Path(__file__).parent / "vm" / "loader_service.py"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
@@ -54,7 +45,7 @@ def loader(bus, tmp_path):
         assert service.stdout.readline().strip() == "ready"
         yield bus, sysfs
     finally:
-        _stop(service)
+        stop_gently(service)
         service.stdout.close()
     assert service.returncode == 0
 

@@ -75,6 +75,17 @@ def _stop(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
+def stop_gently(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `grace_s`; reaped either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextlib.contextmanager
 def _running(procs: list[subprocess.Popen]) -> Iterator[list[int]]:
     try:

@@ -38,23 +38,21 @@ class BorderTexts(_WidgetMixin):
 
     def set_border_title(self, title: str | Text) -> None:
         """Show `title` in the top border (a str is markup, as `border_title`'s); nothing when unchanged."""
-        if title != self._shown_title:
-            self._shown_title = title
-            self._border_row = self._border_line(bottom=False)
-            try:
-                self.border_title = title
-            finally:
-                self._border_row = None
+        self._set_border_text("title", title, bottom=False)
 
     def set_border_subtitle(self, subtitle: str | Text) -> None:
         """Show `subtitle` in the bottom border; nothing when unchanged."""
-        if subtitle != self._shown_subtitle:
-            self._shown_subtitle = subtitle
-            self._border_row = self._border_line(bottom=True)
-            try:
-                self.border_subtitle = subtitle
-            finally:
-                self._border_row = None
+        self._set_border_text("subtitle", subtitle, bottom=True)
+
+    def _set_border_text(self, which: str, text: str | Text, bottom: bool) -> None:
+        if text == getattr(self, f"_shown_{which}"):
+            return
+        setattr(self, f"_shown_{which}", text)
+        self._border_row = self._border_line(bottom=bottom)
+        try:
+            setattr(self, f"border_{which}", text)  # Textual's setter: refresh() with no region
+        finally:
+            self._border_row = None
 
     def _border_line(self, bottom: bool) -> Region:
         """The top or bottom line of the widget, border included, relative to its content (what
