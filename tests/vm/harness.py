@@ -214,12 +214,10 @@ class _Console:
         self._thread.start()
 
     def _read(self) -> None:
-        tail = b""
-        for line in self._stream:
+        for line in self._stream:  # whole lines: the marker is inside one
             self._chunks.append(line)
-            if not self.booted.is_set() and BOOTED in tail + line:
+            if BOOTED in line:
                 self.booted.set()
-            tail = line[-len(BOOTED):]
 
     def text(self) -> str:
         """All of it: call once vng and everything it started are gone (the pipe is closed)."""
