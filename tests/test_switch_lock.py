@@ -12,8 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_switch_loader import SERVICE, _stop, switcher_for
+from test_switch_loader import SERVICE, switcher_for
 from test_switch_loader import bus as bus  # the D-Bus daemon fixture, re-exported for pytest
+from workloads import stop_gently
 
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext import journal
@@ -39,7 +40,7 @@ def holder(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert proc.stdout.readline().strip() == "held"
     yield run, proc
-    _stop(proc)
+    stop_gently(proc)
     proc.stdin.close()
     proc.stdout.close()
 
@@ -101,7 +102,7 @@ def world(bus, tmp_path):
         assert service.stdout.readline().strip() == "ready"
         yield bus, sysfs
     finally:
-        _stop(service)
+        stop_gently(service)
         service.stdout.close()
 
 
