@@ -179,6 +179,8 @@ class ScxtopApp(App[None]):
         self.reports: list[SwitchReport] = []
         self.switching: str | None = None
         """The scheduler a switch in flight goes to; None when no switch runs."""
+        self._failed_switch: SwitchResult | None = None
+        """The last switch, when it failed: `n` then walks on past the one that failed."""
         self.scheduler_output: tuple[str, ...] = ()
         """The running scheduler's last output lines (plain text, from its log)."""
         self._listing = False
@@ -568,7 +570,11 @@ class ScxtopApp(App[None]):
         self.push_screen(PickerScreen(entries, backend), picked)
 
     def _switch_to_next(self, entries: list[SchedulerEntry]) -> None:
-        target = next_scheduler(entries)
+        failed = self._failed_switch
+        # only while what that failure put back still runs: a switch made elsewhere since wins
+        after = failed.target if failed and any(e.running and e.name == failed.restored for e in entries) \
+            else None
+        target = next_scheduler(entries, after_failed=after)
         if target is None or target.running:
             self.notify("no other scheduler to switch to: install an scx_* scheduler or add one "
                         "to the config", severity="warning")
@@ -621,6 +627,7 @@ class ScxtopApp(App[None]):
         # the kernel change, and reads a failure from the switch journal, and marks both as ours.
         result = message.result
         self.switching = None
+        self._failed_switch = None if result.ok else result
         self.refresh_bindings()
         outcome = f"switched to {result.target} in {result.seconds:.2f}s" if result.ok else result.message
         self.switch_lines.append(outcome)

@@ -56,10 +56,20 @@ class PickerScreen(ModalScreen[str | None]):
             self.dismiss(self.entries[table.cursor_row].name)
 
 
-def next_scheduler(entries: Sequence[SchedulerEntry]) -> SchedulerEntry | None:
-    """The one after the running one, wrapping around; the first when none runs."""
+def next_scheduler(entries: Sequence[SchedulerEntry],
+                   after_failed: str | None = None) -> SchedulerEntry | None:
+    """The one after the running one, wrapping around; the first when none runs.
+
+    After a switch that failed, the one after the one that failed (`after_failed`), skipping the
+    running one: pressing `n` again walks on through the list instead of retrying the scheduler
+    that just failed, over and over."""
     if not entries:
         return None
+    names = [e.name for e in entries]
+    if after_failed in names:
+        start = names.index(after_failed)
+        following = [entries[(start + k) % len(entries)] for k in range(1, len(entries) + 1)]
+        return next((e for e in following if not e.running), None)
     running = [i for i, e in enumerate(entries) if e.running]
     if not running:
         return entries[0]

@@ -21,7 +21,7 @@ from scxtop.tui.cpu_panel import CpuPanel
 from scxtop.tui.help_screen import HelpScreen
 from scxtop.tui.messages import SampleArrived
 from scxtop.tui.migrations_panel import MigrationsPanel
-from scxtop.tui.picker_screen import PickerScreen
+from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
 from scxtop.tui.schedext_panel import SchedExtPanel
 from scxtop.tui.status_line import StatusLine
@@ -262,6 +262,33 @@ async def test_a_failed_switch_is_reported_and_the_timeline_waits_for_the_tracke
         assert any(n.severity == "error" and "default restored" in n.message for n in app._notifications)
         # the failure reaches the timeline only from the samples (the tracker reads the journal)
         assert not app.timeline.events
+
+
+async def test_n_after_a_failed_switch_walks_on_past_the_one_that_failed():
+    switcher = FakeSwitcher(fail=True)
+    app, _ = live_app(switcher_factory=lambda: switcher, confirm_switch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: switcher.calls == ["scx_alpha"] and app.switching is None)
+        await pilot.press("n")  # not scx_alpha again: the next one in the list
+        await wait_for(pilot, lambda: switcher.calls == ["scx_alpha", "scx_beta"] and app.switching is None)
+        switcher.fail = False
+        await pilot.press("n")  # past scx_beta, default runs: the list wraps to scx_alpha
+        await wait_for(pilot, lambda: switcher.calls == ["scx_alpha", "scx_beta", "scx_alpha"])
+        await wait_for(pilot, lambda: app.switching is None)
+        await pilot.press("n")  # a switch that worked: the one after the running one, as before
+        await wait_for(pilot, lambda: switcher.calls[-1:] == ["scx_beta"] and len(switcher.calls) == 4)
+
+
+def test_next_scheduler_after_a_failure_skips_the_running_one_and_ignores_unknown_names():
+    names = ("default", "scx_a", "scx_b")
+    entries = [SchedulerEntry(name=n, program=None, running=n == "scx_b") for n in names]
+    assert next_scheduler(entries).name == "default"
+    assert next_scheduler(entries, after_failed="scx_a").name == "default"
+    assert next_scheduler(entries, after_failed="default").name == "scx_a"  # scx_b runs: skipped
+    assert next_scheduler(entries, after_failed="scx_gone").name == "default"
+    only = [SchedulerEntry(name="default", program=None, running=True)]
+    assert next_scheduler(only, after_failed="default") is None
 
 
 class SlowSwitcher(FakeSwitcher):
