@@ -170,9 +170,12 @@ def test_pipe_writers_show_blocked_edges_between_their_own_threads(tmp_path: Pat
         # until they are seen to contend: beside a CPU-heavy job the writers barely run in some
         # intervals (no edge in 12 half-second rows once, at a load of 6 beside xz)
         samples = log_until(tmp_path, lambda samples: bool(between_writers(samples)), "--interval", "0.5")
+        alive = sum(Path(f"/proc/{pid}").exists() for pid in pids)
     edges = [e for s in samples for e in s.blocked if e.waiter.tid in ours]
     assert between_writers(samples), (f"no blocked edge between the pipe writers in {len(samples)} rows "
-                                      f"({len(edges)} edges with a writer waiting)")
+                                      f"({len(edges)} edges with a writer waiting, "
+                                      f"{sum(len(s.blocked) for s in samples)} edges in all; "
+                                      f"{alive} of {len(pids)} workload processes alive at the end)")
     assert all(e.lock != 0 and e.wait_ns >= 0 for e in edges)
 
 
