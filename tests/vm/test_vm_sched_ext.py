@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import statistics
@@ -207,19 +208,34 @@ def upstream_steps(guest: dict) -> dict[str, dict]:
     return {step["args"][1]: step for step in case(guest, "upstream")["steps"][1:]}
 
 
+def stalled_in_switch(guest: dict, step: dict) -> bool:
+    """Enabled, then undone by the kernel's watchdog before `scxtop switch` returned (a starved
+    emulated guest, as for the ejections below, but caught within the switch): scxtop must fail
+    the switch with the kernel's reason and put back what ran before."""
+    ops = UPSTREAM_OPS.get(step["args"][1])
+    return (step["rc"] == 1 and ops in case(guest, "upstream")["ejected"]
+            and "right after enabling it (kernel: runnable task stall)" in step["stderr"])
+
+
 def test_upstream_cycle_confirmed_by_sysfs(guest):
     result = case(guest, "upstream")
     steps = result["steps"]
     assert steps[0]["before"]["state"] == "disabled"
     seq = steps[0]["before"]["enable_seq"]
-    for step in steps[1:]:
+    for before, step in itertools.pairwise(steps):
         target = step["args"][1]
         if target == "scx_qmap":  # judged below; never enabled, and simple's restart is one enable
             assert step["after"]["enable_seq"] == seq + 1, step
             seq = step["after"]["enable_seq"]
             continue
-        assert step["rc"] == 0, f"{target}: {step['stderr']}"
         after = step["after"]
+        if stalled_in_switch(guest, step):  # what ran before runs again
+            was = before.get("after", before.get("before"))
+            assert (after["state"], after["ops"]) == (was["state"], was["ops"]), step
+            assert "runs again" in step["stderr"] and after["enable_seq"] > seq, step
+            seq = after["enable_seq"]  # its enable, and the previous one's again
+            continue
+        assert step["rc"] == 0, f"{target}: {step['stderr']}"
         if target == "default":
             assert (after["state"], after["ops"]) == ("disabled", None), step
             continue
@@ -234,11 +250,13 @@ def test_upstream_cycle_confirmed_by_sysfs(guest):
 
 
 def test_upstream_switch_times(guest, record_property):
-    times = {}
+    times, stalled = {}, set()
     for name, step in upstream_steps(guest).items():
         if step["rc"] == 0 and " in " in step["stdout"]:
             times[name] = float(step["stdout"].rsplit(" in ", 1)[1].rstrip("s\n"))
-    assert set(times) >= set(UPSTREAM_OPS)
+        elif stalled_in_switch(guest, step):
+            stalled.add(name)
+    assert set(times) >= set(UPSTREAM_OPS) - stalled, (times, stalled)
     for name, seconds in times.items():
         record_property(f"switch_s_{name}", seconds)
     print("upstream switch times (s, software emulation): "
@@ -261,6 +279,8 @@ def test_what_an_upstream_scheduler_prints_stays_in_its_log(guest):
     result = case(guest, "upstream")
     steps = upstream_steps(guest)
     for name in ("scx_simple", "scx_flatcg"):
+        if stalled_in_switch(guest, steps[name]):
+            continue  # it ran for moments only; its log is checked below all the same
         assert steps[name]["log_while_running"], f"{name} printed nothing to its log"
         assert result["logs"][name], name
     printed = {n for n in UPSTREAM_OPS if result["logs"][n]}
