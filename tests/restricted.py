@@ -29,12 +29,19 @@ def without_bpftrace(command: list[str]) -> list[str]:
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
+HIDE_DEBUGFS = "umount -l /sys/kernel/debug 2>/dev/null || true"
+"""For a private mount namespace: debugfs, and the tracefs it mounts at debug/tracing, gone."""
+
+
 def without_tracepoints(command: list[str]) -> list[str]:
     """`command` where /sys/kernel/tracing is an empty tmpfs with an empty events/ directory: it
-    looks mounted, so bpftrace starts, and then fails to attach any tracepoint."""
+    looks mounted, so bpftrace starts, and then fails to attach any tracepoint.
+
+    debugfs goes too: where it is mounted (most distributions mount it at boot), bpftrace finds
+    tracefs again at /sys/kernel/debug/tracing, which debugfs mounts anew whenever it is read."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("hiding tracepoints needs root and unshare (a private mount namespace)")
-    inner = ("mount -t tmpfs none /sys/kernel/tracing; mkdir /sys/kernel/tracing/events; "
+    inner = (f"{HIDE_DEBUGFS}; mount -t tmpfs none /sys/kernel/tracing; mkdir /sys/kernel/tracing/events; "
              f"exec {shlex.join(command)}")
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
 

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from restricted import HIDE_DEBUGFS
 from workloads import alive, bpf_skip_reason, wait_gone
 
 from scxtop.bpftrace import (
@@ -275,8 +276,7 @@ def test_real_bpftrace_without_tracefs_says_mount_it(bpf_ready):
     """In a private mount namespace with tracefs unmounted: the real failure, end to end."""
     if not shutil.which("unshare"):
         pytest.skip("unshare (util-linux) is not installed")
-    script = f"umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; " \
-             f"exec {sys.executable} -c '{UNMOUNTED}'"
+    script = f"umount /sys/kernel/tracing 2>/dev/null; {HIDE_DEBUGFS}; exec {sys.executable} -c '{UNMOUNTED}'"
     out = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
     assert out.stdout.startswith("TracefsNotMounted") and "mount -t tracefs" in out.stdout
 
