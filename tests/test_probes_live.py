@@ -272,7 +272,10 @@ def test_pipe_writers_show_blocked_edges_between_their_own_threads():
     pids, samples = samples_until(lambda: pipe_writers(4),
                                   lambda pids, s: any(ours(pids, e) for e in s.blocked or ()))
     edges = [e for s in samples for e in s.blocked or () if ours(pids, e)]
-    assert all(e.wait_ns > 0 and e.lock > 0 for e in edges)
+    # a wait that began after the tick's clock was read, or ended between the prints of two maps,
+    # shows 0 ns (never negative): seen once the writers contended in every interval
+    assert all(e.wait_ns >= 0 and e.lock > 0 for e in edges), edges
+    assert any(e.wait_ns > 0 for e in edges), edges
     assert len({e.lock for e in edges}) == 1  # one pipe, one mutex
     assert all(e.waiter.comm.startswith("python") and e.owner.comm.startswith("python") for e in edges)
     assert all(s.chains is not None for s in samples)
