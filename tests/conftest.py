@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from workloads import stop_gently
 
+pytest_plugins = ["sigterm_as_interrupt"]
+
 RUN_TMP = Path(tempfile.mkdtemp(prefix="scxtop-tests-"))
 """This run's temporary directory (TMPDIR for the tests and every process they start): whatever
 a test leaves in it other than pytest's own tmp_path tree fails that test."""
