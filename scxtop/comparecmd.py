@@ -3,7 +3,7 @@
 Each scheduler in turn (order rotated between runs) is switched to through the one switch
 transaction, given `--warmup` seconds, then CMD runs (or the machine is observed for
 `--duration`) while a live source measures the report's metrics. Whatever happens (a failed
-switch, a failed command, Ctrl-C, SIGTERM) the scheduler that ran before is put back. Everything
+switch, a failed command, Ctrl-C, SIGTERM, SIGHUP) the scheduler that ran before is put back. Everything
 that can be checked without touching the scheduler is checked before anything runs.
 """
 
@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from scxtop.errors import ScxtopError
@@ -36,6 +36,7 @@ from scxtop.sched_ext.switch import make_switcher
 from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Switcher
 from scxtop.sources import open_source
 from scxtop.sources.base import Source
+from scxtop.stopsignals import STOP_SIGNALS
 
 FIRST_SAMPLE_S = 300.0
 """bpftrace starts slowly (seconds on a busy machine, more under emulation)."""
@@ -46,12 +47,19 @@ class CompareError(ScxtopError):
     """`scxtop compare` cannot start: the message names the fix."""
 
 
-class _Terminated(Exception):
-    """SIGTERM, turned into an exception so that the same cleanup runs as for Ctrl-C."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised as Ctrl-C is: the same cleanup runs, no `except Exception` on the
+    way swallows it, and the library code that stops a child on Ctrl-C does so here too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
 
 
 def _say(line: str) -> None:
-    print(f"scxtop: {line}", file=sys.stderr, flush=True)
+    """Progress on stderr; a terminal closed under us (SIGHUP, then EIO) must not stop the restore."""
+    with suppress(OSError):
+        print(f"scxtop: {line}", file=sys.stderr, flush=True)
 
 
 def resolve_command(argv: list[str]) -> list[str]:
@@ -78,9 +86,9 @@ class Collector:
         self._thread.start()
 
     def _run(self) -> None:
-        # Ctrl-C and SIGTERM must reach the main thread: one delivered to this thread would wait
+        # The stop signals must reach the main thread: one delivered to this thread would wait
         # until the main thread's blocking wait for CMD ended on its own.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
         try:
             for sample in self.source.samples():
                 with self._cond:
@@ -113,8 +121,9 @@ class Collector:
 
 
 class SignalGate:
-    """Ctrl-C and SIGTERM stop the comparison, but never inside a switch transaction: a switch cut
-    in half could leave a scheduler process nobody owns. There they wait until the switch is over."""
+    """Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop the comparison, but never inside a
+    switch transaction: a switch cut in half could leave a scheduler process nobody owns. There
+    they wait until the switch is over."""
 
     def __init__(self) -> None:
         self.pending: int | None = None
@@ -128,11 +137,11 @@ class SignalGate:
 
     @staticmethod
     def _raise(signum: int) -> None:
-        raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
+        raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated(signum)
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, self._handler) for sig in STOP_SIGNALS}
         try:
             yield
         finally:
@@ -153,7 +162,7 @@ class SignalGate:
 @contextmanager
 def _signals_ignored() -> Iterator[None]:
     """While the previous scheduler is put back, a second Ctrl-C must not stop that."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -311,19 +320,19 @@ def run(args: argparse.Namespace) -> int:
                     raise ScxtopError(f"the measuring source gave no sample within {FIRST_SAMPLE_S:g}s"
                                       + (f": {collector.error}" if collector.error else ""))
                 comparison.all(names)
+            except _Terminated as stop:
+                interrupted = f"terminated ({stop.name})"
             except KeyboardInterrupt:
                 interrupted = "interrupted (Ctrl-C)"
-            except _Terminated:
-                interrupted = "terminated (SIGTERM)"
     finally:
         with _signals_ignored():
             collector.close()
             _say(f"restoring {previous}")
             back = switcher.switch(previous, timeout=max(args.timeout, 30.0), progress=lambda line: None)
     results = comparison.results
+    _write_outputs(args, results)  # the files first: stdout may be a terminal that is gone
     for line in compare.format_table(results, names):
         print(line)
-    _write_outputs(args, results)
     problems = compare.failures(results)
     if not back.ok:
         problems.append(f"restoring {previous} failed: {back.message}")

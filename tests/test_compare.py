@@ -4,13 +4,18 @@ table logic. The switching runs themselves need sched_ext: tests/vm/test_vm_comp
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from restricted import as_nobody
 
+from scxtop.comparecmd import SignalGate, _run_command, _Terminated
 from scxtop.model import CpuStats, LatencyBucket, LatencyHistogram, Sample
 from scxtop.sched_ext import compare
 from scxtop.sched_ext.compare import RunResult, run_order
@@ -126,3 +131,32 @@ def test_table_median_range_and_ratio_to_the_first():
         "run 4 scx_a: switch to scx_a failed: x; default runs again"]
     row = compare.csv_row(results[0])
     assert row[:5] == ["1", "default", "1", "0", "2"] and len(row) == len(compare.CSV_HEADER)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_stops_the_command_and_unwinds_as_ctrl_c(sig: signal.Signals):
+    """SIGTERM and SIGHUP (a closed terminal) are raised as a KeyboardInterrupt of their own: the
+    command is stopped, and no `except Exception` between the signal and the restore can swallow
+    it (SIGHUP used to kill compare outright, leaving the scheduler under test running)."""
+    gate = SignalGate()
+    me = psutil.Process()
+    before = signal.getsignal(sig)
+    with gate.installed():
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), sig))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            _run_command(["sleep", "300"], gate)
+        timer.join()
+    assert isinstance(stopped.value, _Terminated) and stopped.value.name == sig.name
+    assert [child.name() for child in me.children()] == [], "the command outlived the signal"
+    assert signal.getsignal(sig) is before, "the gate did not give the handler back"
+
+
+def test_a_stop_signal_inside_a_switch_waits_for_the_switch():
+    gate = SignalGate()
+    finished = []
+    with gate.installed(), pytest.raises(_Terminated), gate.critical():
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(0.2)  # handled here, and held until the switch is over
+        finished.append("switch")
+    assert finished == ["switch"]

@@ -171,6 +171,7 @@ def case_interrupt(out: Path) -> dict:
     result = {"setup": scxtop("switch", pair()[1], "--timeout", SWITCH_TIMEOUT), "names": list(pair())}
     result["sigint"] = _interrupt(signal.SIGINT)
     result["sigterm"] = _interrupt(signal.SIGTERM)
+    result["sighup"] = _interrupt(signal.SIGHUP)  # the terminal or SSH session closed
     return result
 
 

@@ -129,7 +129,7 @@ def ran_before(run: dict) -> str:
     return re.search(r"; (\S+) runs now and comes back at the end", run["stderr"])[1]
 
 
-@pytest.mark.parametrize("signal_name", ["sigint", "sigterm"])
+@pytest.mark.parametrize("signal_name", ["sigint", "sigterm", "sighup"])
 def test_interrupted_mid_run_restores_the_previous_scheduler(guest, signal_name):
     result = case(guest, "interrupt")
     assert result["setup"]["rc"] == 0
