@@ -10,6 +10,7 @@ default action back (`release()`), with a noted signal delivered again.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # no stubs for the C module; `signal` itself imports enum, which costs milliseconds before the handler is in place
+import os
 
 STOP_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 _pending: list[int] = []
@@ -70,3 +71,40 @@ class deferred:  # lower case: used as `with stopsignals.deferred():`, like a fu
         _holding -= 1
         if not _holding and _held:
             _signal.raise_signal(_held.pop(0))
+
+
+SIGNAL_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM", _signal.SIGHUP: "SIGHUP"}
+
+
+class held_until_done:  # lower case: used as `with stopsignals.held_until_done(...)`, like a function
+    """A transaction no stop signal may cut in half: `scxtop switch` killed between stopping one
+    scheduler and confirming the next would leave the machine between two schedulers, with its
+    journal entry open. The first stop signal is noted (`signum`), `notice` is written to stderr
+    with os.write (a handler must not print: it may interrupt a print), and the caller acts on
+    it once the transaction is over."""
+
+    def __init__(self, notice: str) -> None:
+        self.notice = notice
+        self.signum: int | None = None
+        self._previous: dict[int, object] = {}
+
+    @property
+    def name(self) -> str:
+        return SIGNAL_NAMES.get(self.signum or 0, str(self.signum))
+
+    def _note(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            # not contextlib.suppress: this module is imported before the early handler is in place
+            try:  # noqa: SIM105
+                os.write(2, f"scxtop: {SIGNAL_NAMES.get(signum, signum)}: {self.notice}\n".encode())
+            except OSError:  # a terminal that is gone (SIGHUP)
+                pass
+
+    def __enter__(self) -> held_until_done:
+        self._previous = {sig: _signal.signal(sig, self._note) for sig in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            _signal.signal(sig, handler)

@@ -1,7 +1,9 @@
 """`scxtop schedulers` (what can be switched to, what runs) and `scxtop switch NAME`.
 
 `switch` exits 0 only when the kernel confirmed the new scheduler; progress goes to stderr,
-the outcome to stdout, and on failure the tail of the scheduler's output follows.
+the outcome to stdout, and on failure the tail of the scheduler's output follows. A stop signal
+(Ctrl-C, SIGTERM, SIGHUP) during the switch waits for it to end: the outcome is printed, and the
+exit status is 130.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
+from typing import TextIO
 
+from scxtop import stopsignals
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext.config import parse_mode
 from scxtop.sched_ext.switch import make_switcher
@@ -59,14 +64,25 @@ def format_result(result: SwitchResult) -> list[str]:
 def switch(args: argparse.Namespace) -> int:
     mode = parse_mode(args.mode) if args.mode else None
     switcher = make_switcher()
-    result = switcher.switch(
-        args.name, mode=mode, timeout=args.timeout,
-        progress=lambda line: print(f"scxtop: {line}", file=sys.stderr, flush=True),
-    )  # fmt: skip
+    with stopsignals.held_until_done("stopping once this switch has ended") as held:
+        result = switcher.switch(args.name, mode=mode, timeout=args.timeout, progress=_say)
     out = sys.stdout if result.ok else sys.stderr
     for line in format_result(result):
-        print(line, file=out)
+        _print(line, out)
+    if held.signum is not None:
+        _say(f"stopped by {held.name} after the switch")
+        return 130
     return 0 if result.ok else 1
+
+
+def _print(line: str, out: TextIO) -> None:
+    """The outcome; a terminal closed during the switch (SIGHUP, then EIO) is not an error."""
+    with suppress(OSError):
+        print(line, file=out, flush=True)
+
+
+def _say(line: str) -> None:
+    _print(f"scxtop: {line}", sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

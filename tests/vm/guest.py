@@ -241,7 +241,8 @@ def case_upstream(out: Path) -> dict:
 def case_concurrent(out: Path) -> dict:
     """Two `scxtop switch` processes at once: the second is refused while the first is in flight,
     and both switches are marked as scxtop's own in another process's tracker. The first goes to
-    scx_tgate, which loads only once its gate opens: in flight for as long as this case needs."""
+    scx_tgate, which loads only once its gate opens: in flight for as long as this case needs.
+    It is sent SIGTERM while in flight, and must finish its switch before it stops."""
     GATE.unlink(missing_ok=True)
     kmsg = KernelLog()
     tracker = SchedExtTracker(kmsg, journal=SwitchJournal(Path(os.environ["SCXTOP_RUN_DIR"])))
@@ -253,9 +254,13 @@ def case_concurrent(out: Path) -> dict:
         held = wait_for(lambda: lock_file.exists() and "scx_tgate" in lock_file.read_text(), 180)
         second = scxtop("switch", "scx_simple")
         events = list(tracker.update(read_state()))
+        first.send_signal(signal.SIGTERM)
+        time.sleep(3)
+        alive_after_sigterm = first.poll() is None
     finally:
         GATE.touch()
     out1, err1 = first.communicate(timeout=CMD_TIMEOUT)
+    after_sigterm = sysfs()
     GATE.unlink()
     events += tracker.update(read_state())
     back = scxtop("switch", "default")
@@ -264,6 +269,7 @@ def case_concurrent(out: Path) -> dict:
     kmsg.close()
     return {
         "held": held, "second": second, "first": {"rc": first.returncode, "stdout": out1, "stderr": err1},
+        "alive_after_sigterm": alive_after_sigterm, "after_sigterm": after_sigterm,
         "after_first": back, "events": [event_dict(e) for e in events],
     }  # fmt: skip
 

@@ -302,8 +302,20 @@ def test_a_second_switch_while_one_is_in_flight_is_refused(guest):
     assert second["rc"] == 1
     assert re.fullmatch(r"scxtop: another switch is in flight \(pid \d+ switching to scx_tgate\): "
                         r"wait for it to finish, then switch again\n", second["stderr"]), second["stderr"]
-    assert result["first"]["rc"] == 0, result["first"]["stderr"]
     assert result["after_first"]["rc"] == 0
+
+
+def test_a_stop_signal_waits_for_the_switch_in_flight(guest):
+    """SIGTERM to `scxtop switch` while scx_tgate is still loading: it says it will stop once the
+    switch has ended, finishes it (the kernel runs tgate), prints the outcome and exits 130."""
+    result = case(guest, "concurrent")
+    first = result["first"]
+    assert result["alive_after_sigterm"], f"SIGTERM stopped the switch halfway: {first}"
+    assert first["rc"] == 130, first
+    assert "scxtop: SIGTERM: stopping once this switch has ended\n" in first["stderr"], first["stderr"]
+    assert first["stderr"].endswith("scxtop: stopped by SIGTERM after the switch\n"), first["stderr"]
+    assert first["stdout"].startswith("switched to scx_tgate (tgate)"), first
+    assert result["after_sigterm"]["ops"] == "tgate", result["after_sigterm"]
 
 
 def test_switches_by_another_scxtop_process_are_marked_ours(guest):
