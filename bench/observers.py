@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -186,10 +187,13 @@ _ON_SCREEN = re.compile(r"\b(bpftrace|procfs) · every ")
 
 class DashboardRun:
     """The dashboard (`scxtop --source SOURCE --interval S`) in a 200x50 tmux pane on our own
-    tmux socket, so it never touches anyone else's tmux sessions."""
+    tmux socket, so it never touches anyone else's tmux sessions. The socket lives in a directory
+    of our own (TMUX_TMPDIR), under TMPDIR: tmux ignores TMPDIR and made /tmp/tmux-0, which
+    outlived every run."""
 
     socket = f"scxtop-bench-{os.getpid()}"
     _count = 0
+    _socket_dir: str | None = None
 
     def __init__(self, source: str = "bpftrace", interval: float = 1.0) -> None:
         self.label = f"dashboard {source} {interval:g}s"
@@ -211,8 +215,10 @@ class DashboardRun:
 
     @classmethod
     def _tmux(cls, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", cls.socket, *args], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        if cls._socket_dir is None:
+            cls._socket_dir = tempfile.mkdtemp(prefix="scxtop-bench-tmux-")
+        return subprocess.run(["tmux", "-L", cls.socket, *args], capture_output=True, text=True, check=True,
+                              env={**os.environ, "TMUX_TMPDIR": cls._socket_dir}).stdout.strip()
 
     def screen(self) -> str:
         try:
@@ -233,11 +239,13 @@ class DashboardRun:
 
     @classmethod
     def shutdown(cls) -> None:
-        """Stop our tmux server (only ours: it has its own socket) and remove the socket file."""
+        """Stop our tmux server (only ours: it has its own socket) and remove its directory."""
+        if cls._socket_dir is None:
+            return
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
             cls._tmux("kill-server")
-        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}")
-        (tmpdir / cls.socket).unlink(missing_ok=True)
+        shutil.rmtree(cls._socket_dir, ignore_errors=True)
+        cls._socket_dir = None
 
 
 @contextlib.contextmanager
