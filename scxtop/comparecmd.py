@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
-from scxtop.errors import ScxtopError
+from scxtop import stopsignals
+from scxtop.errors import ScxtopError, say
 from scxtop.kernel.scx_state import read_state
 from scxtop.model import Sample
 from scxtop.recording import JsonlWriter
@@ -36,7 +37,6 @@ from scxtop.sched_ext.switch import make_switcher
 from scxtop.sched_ext.types import DEFAULT_SCHEDULER, Switcher
 from scxtop.sources import open_source
 from scxtop.sources.base import Source
-from scxtop.stopsignals import STOP_SIGNALS
 
 FIRST_SAMPLE_S = 300.0
 """bpftrace starts slowly (seconds on a busy machine, more under emulation)."""
@@ -54,12 +54,6 @@ class _Terminated(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.name = signal.Signals(signum).name
-
-
-def _say(line: str) -> None:
-    """Progress on stderr; a terminal closed under us (SIGHUP, then EIO) must not stop the restore."""
-    with suppress(OSError):
-        print(f"scxtop: {line}", file=sys.stderr, flush=True)
 
 
 def resolve_command(argv: list[str]) -> list[str]:
@@ -88,7 +82,7 @@ class Collector:
     def _run(self) -> None:
         # The stop signals must reach the main thread: one delivered to this thread would wait
         # until the main thread's blocking wait for CMD ended on its own.
-        signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(stopsignals.STOP_SIGNALS))
         try:
             for sample in self.source.samples():
                 with self._cond:
@@ -139,14 +133,8 @@ class SignalGate:
     def _raise(signum: int) -> None:
         raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated(signum)
 
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self._handler) for sig in STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    def installed(self) -> stopsignals.handled_by:
+        return stopsignals.handled_by(self._handler)
 
     @contextmanager
     def critical(self) -> Iterator[None]:
@@ -159,15 +147,9 @@ class SignalGate:
             self._raise(self.pending)
 
 
-@contextmanager
-def _signals_ignored() -> Iterator[None]:
+def _signals_ignored() -> stopsignals.handled_by:
     """While the previous scheduler is put back, a second Ctrl-C must not stop that."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return stopsignals.handled_by(signal.SIG_IGN)
 
 
 def _run_command(argv: list[str], gate: SignalGate) -> tuple[int, float]:
@@ -204,7 +186,7 @@ def _sleep(seconds: float, collector: Collector) -> None:
 
 class Comparison:
     def __init__(self, args: argparse.Namespace, switcher: Switcher, collector: Collector,
-                 command: list[str], gate: SignalGate, progress: Callable[[str], None] = _say) -> None:
+                 command: list[str], gate: SignalGate, progress: Callable[[str], None] = say) -> None:
         self.args = args
         self.switcher = switcher
         self.collector = collector
@@ -307,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
             RowSink(target).close()
 
     source = open_source(args.source, args.interval)
-    _say(f"measuring with {source.name} every {source.interval_s:g}s; "
+    say(f"measuring with {source.name} every {source.interval_s:g}s; "
          f"{previous} runs now and comes back at the end")
     collector = Collector(source)
     gate = SignalGate()
@@ -327,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         with _signals_ignored():
             collector.close()
-            _say(f"restoring {previous}")
+            say(f"restoring {previous}")
             back = switcher.switch(previous, timeout=max(args.timeout, 30.0), progress=lambda line: None)
     results = comparison.results
     _write_outputs(args, results)  # the files first: stdout may be a terminal that is gone
@@ -337,9 +319,9 @@ def run(args: argparse.Namespace) -> int:
     if not back.ok:
         problems.append(f"restoring {previous} failed: {back.message}")
     if interrupted:
-        _say(f"{interrupted} after {len(results)} runs; {previous} runs again" if back.ok else interrupted)
+        say(f"{interrupted} after {len(results)} runs; {previous} runs again" if back.ok else interrupted)
     if problems:
-        _say(f"{len(problems)} problem(s): " + "; ".join(problems))
+        say(f"{len(problems)} problem(s): " + "; ".join(problems))
     if interrupted:
         return 130
     return 1 if problems else 0

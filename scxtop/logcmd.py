@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import math
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TypeAlias
@@ -94,7 +93,7 @@ class SignalStop:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self._handler) for sig in stopsignals.STOP_SIGNALS}
+        handlers = stopsignals.handled_by(self._handler).install()
         if stopsignals.pending() is not None:  # came while scxtop was importing
             self.requested = True
         try:
@@ -102,8 +101,7 @@ class SignalStop:
         except _Stop:
             pass
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            handlers.restore()
 
 
 def write_reports(writers: list[Writer], reports: tuple[SwitchReport, ...]) -> None:

@@ -12,7 +12,6 @@ also when they come while scxtop is still starting (noted from its first line by
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -156,7 +155,7 @@ class _Signals:
 
     def __init__(self) -> None:
         self.stop = threading.Event()
-        self._previous = {sig: signal.signal(sig, self._handler) for sig in stopsignals.STOP_SIGNALS}
+        self._handlers = stopsignals.handled_by(self._handler).install()
         if stopsignals.pending() is not None:
             self.stop.set()
 
@@ -164,8 +163,7 @@ class _Signals:
         self.stop.set()
 
     def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+        self._handlers.restore()
 
 
 def _wait(signals: _Signals, until: threading.Event) -> None:

@@ -76,6 +76,30 @@ class deferred:  # lower case: used as `with stopsignals.deferred():`, like a fu
 SIGNAL_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM", _signal.SIGHUP: "SIGHUP"}
 
 
+class handled_by:  # lower case: used as `with stopsignals.handled_by(handler):`, like a function
+    """`handler` (a function, SIG_IGN or SIG_DFL) for every stop signal, and the handlers from
+    before given back afterwards: as a `with` block, or `install()` then `restore()`."""
+
+    def __init__(self, handler: object) -> None:
+        self.handler = handler
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> handled_by:
+        self._previous = {sig: _signal.signal(sig, self.handler) for sig in STOP_SIGNALS}
+        return self
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            _signal.signal(sig, handler)
+        self._previous = {}
+
+    def __enter__(self) -> handled_by:
+        return self.install()
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
+
+
 class held_until_done:  # lower case: used as `with stopsignals.held_until_done(...)`, like a function
     """A transaction no stop signal may cut in half: `scxtop switch` killed between stopping one
     scheduler and confirming the next would leave the machine between two schedulers, with its
@@ -86,7 +110,7 @@ class held_until_done:  # lower case: used as `with stopsignals.held_until_done(
     def __init__(self, notice: str) -> None:
         self.notice = notice
         self.signum: int | None = None
-        self._previous: dict[int, object] = {}
+        self._handlers = handled_by(self._note)
 
     @property
     def name(self) -> str:
@@ -102,9 +126,8 @@ class held_until_done:  # lower case: used as `with stopsignals.held_until_done(
                 pass
 
     def __enter__(self) -> held_until_done:
-        self._previous = {sig: _signal.signal(sig, self._note) for sig in STOP_SIGNALS}
+        self._handlers.install()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            _signal.signal(sig, handler)
+        self._handlers.restore()

@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from contextlib import suppress
-from typing import TextIO
 
 from scxtop import stopsignals
+from scxtop.errors import print_line, say
 from scxtop.kernel.scx_state import read_state
 from scxtop.sched_ext.config import parse_mode
 from scxtop.sched_ext.switch import make_switcher
@@ -65,24 +64,14 @@ def switch(args: argparse.Namespace) -> int:
     mode = parse_mode(args.mode) if args.mode else None
     switcher = make_switcher()
     with stopsignals.held_until_done("stopping once this switch has ended") as held:
-        result = switcher.switch(args.name, mode=mode, timeout=args.timeout, progress=_say)
+        result = switcher.switch(args.name, mode=mode, timeout=args.timeout, progress=say)
     out = sys.stdout if result.ok else sys.stderr
     for line in format_result(result):
-        _print(line, out)
+        print_line(line, out)
     if held.signum is not None:
-        _say(f"stopped by {held.name} after the switch")
+        say(f"stopped by {held.name} after the switch")
         return 130
     return 0 if result.ok else 1
-
-
-def _print(line: str, out: TextIO) -> None:
-    """The outcome; a terminal closed during the switch (SIGHUP, then EIO) is not an error."""
-    with suppress(OSError):
-        print(line, file=out, flush=True)
-
-
-def _say(line: str) -> None:
-    _print(f"scxtop: {line}", sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
