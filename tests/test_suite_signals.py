@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from workloads import stop_gently
+from workloads import alive, stop_gently
 
 TESTS = Path(__file__).parent
 
@@ -32,14 +32,6 @@ def spinner():
 def test_holds_a_spinner(spinner):
     time.sleep(120)
 '''
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie is not running: its parent has not reaped it yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -74,12 +66,12 @@ def test_a_signalled_run_tears_its_fixtures_down(tmp_path: Path, sig: signal.Sig
         if plugin:
             assert run.returncode == pytest.ExitCode.INTERRUPTED, out
             assert f"stopped by {sig.name}" in out, out
-            assert not _alive(spinner), f"the spinner outlived the run:\n{out}"
+            assert not alive(spinner), f"the spinner outlived the run:\n{out}"
         else:
             assert run.returncode == -sig, out
-            assert _alive(spinner), "without the plugin the fixture should not have run (test of the test)"
+            assert alive(spinner), "without the plugin the fixture should not have run (test of the test)"
     finally:
         if run.poll() is None:
             stop_gently(run)
-        if spinner and _alive(spinner):
+        if spinner and alive(spinner):
             os.kill(spinner, signal.SIGKILL)
