@@ -81,7 +81,10 @@ class handled_by:  # lower case: used as `with stopsignals.handled_by(handler):`
     before given back afterwards: as a `with` block, or `install()` then `restore()`."""
 
     def __init__(self, handler: object) -> None:
-        self.handler = handler
+        # `signal.SIG_IGN` and `SIG_DFL` are enum members, which the C module refuses: its own
+        # objects stand in for them (a callable never equals 0 or 1)
+        own = {_signal.SIG_IGN: _signal.SIG_IGN, _signal.SIG_DFL: _signal.SIG_DFL}
+        self.handler = own.get(handler, handler)
         self._previous: dict[int, object] = {}
 
     def install(self) -> handled_by:

@@ -15,7 +15,7 @@ import psutil
 import pytest
 from restricted import as_nobody
 
-from scxtop.comparecmd import SignalGate, _run_command, _Terminated
+from scxtop.comparecmd import SignalGate, _run_command, _signals_ignored, _Terminated
 from scxtop.model import CpuStats, LatencyBucket, LatencyHistogram, Sample
 from scxtop.sched_ext import compare
 from scxtop.sched_ext.compare import RunResult, run_order
@@ -160,3 +160,14 @@ def test_a_stop_signal_inside_a_switch_waits_for_the_switch():
         time.sleep(0.2)  # handled here, and held until the switch is over
         finished.append("switch")
     assert finished == ["switch"]
+
+
+def test_while_the_previous_scheduler_is_put_back_stop_signals_are_ignored():
+    """A second Ctrl-C, SIGTERM or SIGHUP must not stop the restore (`_signals_ignored` once raised
+    a TypeError here instead, and the restore never ran)."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    with _signals_ignored():
+        for sig in before:
+            os.kill(os.getpid(), sig)
+        time.sleep(0.1)  # each is delivered here: ignored, so none raises or ends the process
+    assert {sig: signal.getsignal(sig) for sig in before} == before
