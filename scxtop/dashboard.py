@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scxtop.sched_ext.types import Switcher
 from scxtop.sources.base import Source
+
+if TYPE_CHECKING:
+    from scxtop.settings import Settings
+    from scxtop.sources.warm import OpenedAhead
 
 
 def run(args: Any) -> int:
@@ -21,35 +25,58 @@ def run(args: Any) -> int:
 
     settings = load_settings()
     if getattr(args, "command", None) == "replay":
-        from scxtop.recording import load_recording
-        from scxtop.tui.app import ScxtopApp, check_settings
-        from scxtop.tui.playback import Playback
+        return _run_replay(args, settings)
+    return _run_live(args, settings)
 
-        check_settings(settings)
-        recording = load_recording(args.path)
-        for warning in recording.warnings:  # also on the terminal after the dashboard closes
-            print(f"scxtop: warning: {warning}", file=sys.stderr)
-        app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed,
-                        theme=settings.dashboard.theme, keymap=settings.keymap)
-    else:
-        from scxtop.tui.app import ScxtopApp, check_settings
 
-        check_settings(settings)
-        interval = args.interval if args.interval is not None else settings.dashboard.interval
-        app = ScxtopApp(source_factory=_live_source_factory(args.source),
-                        interval=interval, switcher_factory=_switcher_factory(),
-                        confirm_switch=settings.dashboard.confirm_switch,
-                        switch_timeout=settings.dashboard.switch_timeout,
-                        theme=settings.dashboard.theme, keymap=settings.keymap)
+def _run_replay(args: Any, settings: Settings) -> int:
+    from scxtop.recording import load_recording
+    from scxtop.tui.app import ScxtopApp, check_settings
+    from scxtop.tui.playback import Playback
+
+    check_settings(settings)
+    recording = load_recording(args.path)
+    for warning in recording.warnings:  # also on the terminal after the dashboard closes
+        print(f"scxtop: warning: {warning}", file=sys.stderr)
+    app = ScxtopApp(playback=Playback(recording.samples, path=str(args.path)), speed=args.speed,
+                    theme=settings.dashboard.theme, keymap=settings.keymap)
     app.run()
     return int(app.return_code or 0)
 
 
-def _live_source_factory(spec: str) -> Callable[[float], Source]:
-    from scxtop.sources import _say_once
-    from scxtop.sources.warm import open_warm
+def _run_live(args: Any, settings: Settings) -> int:
+    interval = args.interval if args.interval is not None else settings.dashboard.interval
+    ahead = _procfs_ahead(args.source, interval)
+    try:
+        from scxtop.tui.app import ScxtopApp, check_settings
 
-    return lambda interval: open_warm(spec, interval, _say_once)
+        check_settings(settings)
+        app = ScxtopApp(source_factory=_live_source_factory(args.source, ahead),
+                        interval=interval, switcher_factory=_switcher_factory(),
+                        confirm_switch=settings.dashboard.confirm_switch,
+                        switch_timeout=settings.dashboard.switch_timeout,
+                        theme=settings.dashboard.theme, keymap=settings.keymap)
+        app.run()
+    finally:
+        if ahead is not None:
+            ahead.close()
+    return int(app.return_code or 0)
+
+
+def _procfs_ahead(spec: str, interval: float) -> OpenedAhead | None:
+    """The first procfs source, opened before Textual is imported: its first interval runs while
+    the dashboard starts, so the first screen has data (bpftrace takes seconds to attach)."""
+    from scxtop.sources.warm import WARM_SPECS, OpenedAhead
+
+    return OpenedAhead(interval) if spec in WARM_SPECS else None
+
+
+def _live_source_factory(spec: str, ahead: OpenedAhead | None) -> Callable[[float], Source]:
+    from scxtop.sources import _say_once
+    from scxtop.sources.warm import open_warm, quick_procfs
+
+    quick = ahead or quick_procfs
+    return lambda interval: open_warm(spec, interval, _say_once, quick)
 
 
 def _switcher_factory() -> Callable[[], Switcher]:

@@ -10,6 +10,8 @@ from scxtop.errors import ScxtopError
 from scxtop.sources.base import Source, SourceError
 
 _SAID: set[str] = set()
+USING_PROCFS = "using procfs (no migrations or mutex chains)"
+"""What is said, before the reason, when procfs stands in for bpftrace."""
 
 
 def _say_once(message: str) -> None:
@@ -53,6 +55,6 @@ def open_source(spec: str, interval_s: float, *, paced: bool = True) -> Source:
                 return AutoSource(bpftrace.BpftraceSource(interval_s), ProcfsSource, _say_once)
             except ScxtopError as err:
                 reason = f"bpftrace failed: {err}"
-        _say_once(f"using procfs (no migrations or mutex chains): {reason}")
+        _say_once(f"{USING_PROCFS}: {reason}")
         return ProcfsSource(interval_s)
     raise SourceError(f"unknown source {spec!r}: use auto, bpftrace, procfs or replay:PATH")

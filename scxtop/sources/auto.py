@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 from scxtop.errors import ScxtopError
 from scxtop.model import Sample
+from scxtop.sources import USING_PROCFS
 from scxtop.sources.base import Source
 
 
@@ -45,7 +46,7 @@ class AutoSource:
             self._current.close()
             if self._closed:
                 return
-            self._say(f"using procfs (no migrations or mutex chains): bpftrace failed: {err}")
+            self._say(f"{USING_PROCFS}: bpftrace failed: {err}")
             self._current = self._fallback(self._current.interval_s)
             yield from self._current.samples()
             return

@@ -48,30 +48,38 @@ class ProcfsSource:
     name = "procfs"
 
     def __init__(self, interval_s: float = 1.0, proc: str = "/proc", delayed_tasks: int = 10,
-                 schedstat: Path = Path("/proc/schedstat")) -> None:
+                 schedstat: Path = Path("/proc/schedstat"), first_interval_s: float | None = None) -> None:
+        """The first interval starts here, not at `samples()`: a source opened while the dashboard
+        is still importing has its first sample ready when the screen is. `first_interval_s`
+        (when shorter) makes the first sample come sooner than `interval_s`."""
         self.interval_s = interval_s
+        self._first_interval_s = first_interval_s
         self._proc = proc
         self._schedstat = schedstat
         self._top_n = delayed_tasks
-        self._pacer = Pacer()
-        # taskstats' netlink library takes a few hundred ms to import: opened beside the first
-        # interval instead of before it (the dashboard's first screen comes from this source)
+        # taskstats' netlink library takes ~0.17 CPU-s to import: opened in a thread once the
+        # samples are asked for, and the first sample does not wait for it (it could not show
+        # delays anyway: a task's delay is the growth of its total between two intervals)
         self._delays: DelayTracker | None = None
         self._opening = threading.Thread(target=self._open_delays, name="procfs-delays", daemon=True)
-        if delayed_tasks:
-            self._opening.start()
         self._scx = SchedExtWatch()
         self._closed = False
         self._lock = threading.Lock()
         self._scan_cost_s = 0.0
+        self._ncpu = psutil.cpu_count() or 1
+        self._times = psutil.cpu_times(percpu=True)
+        self._switches = read_schedstat(self._schedstat)
+        self._pacer = Pacer()
+        self._read_at = self._pacer.started
 
     def _open_delays(self) -> None:
         self._delays = DelayTracker(proc=self._proc)
 
-    def _delay_tracker(self) -> DelayTracker | None:
-        if self._opening.is_alive() or self._opening.ident is not None:
+    def _delay_tracker(self, wait: bool = True) -> DelayTracker | None:
+        if self._opening.ident is not None and (wait or not self._opening.is_alive()):
             self._opening.join()
-        return self._delays
+            return self._delays
+        return None
 
     def _scan(self) -> list[ThreadStat]:
         started = time.perf_counter()
@@ -79,20 +87,25 @@ class ProcfsSource:
         self._scan_cost_s = time.perf_counter() - started
         return runnable
 
-    def scans_per_interval(self) -> int:
+    def scans_per_interval(self, interval_s: float | None = None) -> int:
         """As many snapshots as fit in SCAN_BUDGET of the interval (1 to MAX_SCANS)."""
-        fit = int(SCAN_BUDGET * self.interval_s / max(self._scan_cost_s, 1e-6))
+        interval_s = self.interval_s if interval_s is None else interval_s
+        fit = int(SCAN_BUDGET * interval_s / max(self._scan_cost_s, 1e-6))
         return max(1, min(MAX_SCANS, fit))
 
     def samples(self) -> Iterator[Sample]:
-        ncpu = psutil.cpu_count() or 1
-        times = psutil.cpu_times(percpu=True)
-        switches = read_schedstat(self._schedstat)
-        read_at = time.monotonic()
+        ncpu, times, switches, read_at = self._ncpu, self._times, self._switches, self._read_at
+        if self._top_n and self._opening.ident is None:
+            self._opening.start()
         self._scan()
+        first = True
         try:
             while True:
-                interval, scans = self.interval_s, self.scans_per_interval()
+                interval = self.interval_s
+                if first and self._first_interval_s is not None:
+                    interval = min(interval, self._first_interval_s)
+                # an interval already over (the source was opened ahead) gets one snapshot, now
+                scans = 1 if self._pacer.overdue(interval) else self.scans_per_interval(interval)
                 counts: list[list[int]] = []
                 seen: dict[int, ThreadStat] = {}
                 for _ in range(scans):
@@ -120,7 +133,8 @@ class ProcfsSource:
                 )
                 times, switches = now_times, now_switches
                 delayed = None
-                tracker = self._delay_tracker()
+                tracker = self._delay_tracker(wait=not first)
+                first = False
                 if tracker is not None:
                     tracker.observe(seen.values())
                     delayed = tracker.top(self._top_n)

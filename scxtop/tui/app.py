@@ -302,7 +302,10 @@ class ScxtopApp(App[None]):
         if self.retry:
             self.retry = ""
             self.notify("the source is back", title=message.sample.source)
+        shown = self.latest
         self._ingest(message.sample)
+        if shown is None or shown.source != message.sample.source:
+            self.refresh_dashboard()  # the first screen, and bpftrace's first tick, without the tick's wait
 
     def on_source_failed(self, message: SourceFailed) -> None:
         failure = message.failure

@@ -126,6 +126,25 @@ async def test_space_freezes_the_display_and_resumes():
         assert "PAUSED" not in shown(app.query_one(StatusLine))
 
 
+async def test_the_first_sample_and_a_new_sources_first_are_drawn_without_waiting_for_the_tick(monkeypatch):
+    """The warm start's first procfs sample, and bpftrace's first tick after it, are drawn when
+    they arrive; other samples wait for the render tick (stopped here: an hour)."""
+    monkeypatch.setattr("scxtop.tui.app.RENDER_TICK", 3600.0)
+    app, _ = live_app(items=[])
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusLine)
+        assert "waiting for the first sample" in shown(status)
+        app.post_message(SampleArrived(sample(1, source="procfs")))
+        await wait_for(pilot, lambda: "procfs" in shown(status))
+        app.post_message(SampleArrived(sample(2, source="procfs")))
+        await wait_for(pilot, lambda: app.samples_seen == 2)
+        await pilot.pause()
+        assert app._dirty  # the same source: drawn on the next tick
+        app.post_message(SampleArrived(sample(3, source="bpftrace")))
+        await wait_for(pilot, lambda: "bpftrace" in shown(status))
+        assert not app._dirty
+
+
 async def test_plus_and_minus_change_the_source_interval():
     app, source = live_app()
     async with app.run_test(size=SIZE) as pilot:
