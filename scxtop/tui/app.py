@@ -354,7 +354,7 @@ class ScxtopApp(App[None]):
             self.cpu_column.fit()
             self.charts_panel.show(self.charts)
             self.latency_panel.show(sample.wakeup_latency, self.charts.latency_total(), sample.source,
-                                    self.charts.version)
+                                    self.charts.latency_version)
             self.migrations_panel.show(sample)
             self.chains_panel.show(sample)
             self.tasks_panel.show(sample)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from synthetic import sample, samples
+from synthetic import HOT_CPU, sample, samples
 
 from scxtop.kernel.topology import synthetic_topology
 from scxtop.model import LatencyBucket, LatencyHistogram
@@ -54,6 +54,29 @@ def test_rates_are_per_second_and_unseen_stays_unseen():
     blind = ChartData(synthetic_topology(4))
     blind.add(replace(s, migrations=None))
     assert not blind.migrations_seen
+
+
+def test_short_intervals_are_averaged_into_points_of_a_second_the_first_at_once():
+    """At 0.1 s the charts still span minutes and change once a second; the histogram every sample."""
+    data = ChartData(synthetic_topology(4))
+    tenths = [replace(sample(i), interval_s=0.1) for i in range(21)]
+    versions, latency_versions = [], []
+    for s in tenths:
+        data.add(s)
+        versions.append(data.version)
+        latency_versions.append(data.latency_version)
+    assert len(data.rq[0]) == 3  # the first sample at once, then samples 1-10 and 11-20
+    assert len(set(versions)) == 3 and len(set(latency_versions)) == 21
+    gathered = tenths[11:21]
+    hot = [s.cpus[HOT_CPU].rq for s in gathered]
+    assert abs(data.rq[HOT_CPU][-1] - sum(hot) / len(hot)) < 1e-9  # the time-weighted mean
+    csw = sum(c.csw for s in gathered for c in s.cpus)
+    assert abs(data.csw_s[-1] - csw / 1.0) < 1e-6  # per second over the time the point covers
+    assert abs(data.migrations_s[-1] - sum(s.total_migrations for s in gathered)) < 1e-6
+    seconds = ChartData(synthetic_topology(4))
+    for s in samples(3):
+        seconds.add(s)
+    assert len(seconds.rq[0]) == 3  # at 1 s, a point per sample as before
 
 
 def test_histogram_rows_keep_empty_buckets_between_and_mark_percentiles():
