@@ -21,7 +21,7 @@ from textual.widget import Widget
 
 from scxtop.tui.braille import BLANK, Canvas
 from scxtop.tui.chart_data import ChartData, top_of
-from scxtop.tui.line_repaint import repaint_changed
+from scxtop.tui.line_repaint import fitted, repaint_changed
 from scxtop.tui.sparkline import rate, sparkline
 
 PALETTE = 6
@@ -149,10 +149,7 @@ class ChartsPanel(Widget):
                 if i < 2:
                     segments.append(gap)
                     total += 1
-            if total == width:  # the usual case: nothing to cut or pad
-                strips.append(Strip(segments, width))
-            else:
-                strips.append(Strip(segments).crop(0, width).extend_cell_length(width, base))
+            strips.append(Strip(segments, width) if total == width else fitted(segments, width, base))
         return strips
 
     def _chart(self, chart: _Chart, width: int, height: int) -> list[list[Segment]]:

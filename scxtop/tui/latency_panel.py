@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from scxtop.model import LatencyHistogram
 from scxtop.tui.latency_view import HistRow, fit_rows, histogram_rows, short_us
-from scxtop.tui.line_repaint import BorderTexts, component_style, repaint_changed
+from scxtop.tui.line_repaint import BorderTexts, component_style, fitted, repaint_changed
 from scxtop.tui.sparkline import bar, rate
 
 LABEL = 11
@@ -86,7 +86,7 @@ class LatencyPanel(BorderTexts, Widget):
 
     def _build(self, width: int, height: int) -> None:
         self._built_for = (self._version, width, height)
-        self._strips = [Strip(line).crop(0, width).extend_cell_length(width, self._style("base"))
+        self._strips = [fitted(line, width, self._style("base"))
                         for line in self._lines(width, height)]
 
     def _lines(self, width: int, height: int) -> list[list[Segment]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Self
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -105,3 +106,14 @@ def component_style(widget: Widget, cache: dict[str, Style], prefix: str, name: 
             style += widget.get_component_rich_style(f"{prefix}--{name}")
         cache[name] = style
     return style
+
+
+def fitted(segments: list[Segment], width: int, pad: Style) -> Strip:
+    """A line cut or padded to exactly `width` cells, as one Strip: a crop and an extend would
+    each make a Strip of their own (with its caches), and most lines need neither."""
+    length = Segment.get_line_length(segments)
+    if length == width:
+        return Strip(segments, width)
+    if length < width:
+        return Strip([*segments, Segment(" " * (width - length), pad)], width)
+    return Strip(segments, length).crop(0, width)

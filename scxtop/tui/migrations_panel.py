@@ -14,7 +14,7 @@ from textual.widget import Widget
 
 from scxtop.kernel.bounds import printable
 from scxtop.model import Sample
-from scxtop.tui.line_repaint import BorderTexts, repaint_changed
+from scxtop.tui.line_repaint import BorderTexts, fitted, repaint_changed
 from scxtop.tui.sparkline import rate
 
 CELL = 4
@@ -93,7 +93,7 @@ class MigrationsPanel(BorderTexts, Widget):
         self._built_for = self._key()
         width, _ = self.content_size
         base = self._style("base")
-        self._strips = [Strip(line).crop(0, width).extend_cell_length(width, base) for line in self._lines()]
+        self._strips = [fitted(line, width, base) for line in self._lines()]
 
     def _lines(self) -> list[list[Segment]]:
         """The panel's lines as segments: plain text from the data, styles from the theme."""
