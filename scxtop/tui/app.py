@@ -45,6 +45,7 @@ from scxtop.tui.keys import replay_help, works
 from scxtop.tui.latency_panel import LatencyPanel
 from scxtop.tui.messages import SampleArrived, SchedulerOutput, SourceFailed, SwitchDone, SwitchProgress
 from scxtop.tui.migrations_panel import MigrationsPanel
+from scxtop.tui.paint_pacing import PaintPacing
 from scxtop.tui.picker_screen import PickerScreen, next_scheduler
 from scxtop.tui.playback import Playback
 from scxtop.tui.report_screen import ReportScreen
@@ -56,7 +57,8 @@ from scxtop.tui.too_small import TooSmall, too_small
 
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 RENDER_TICK = 0.2
-"""Seconds between checks for a new sample to draw; drawing happens only when one arrived."""
+"""The shortest time between two drawings of the dashboard (see tui.paint_pacing); also the
+attaching clock's step."""
 SEEK_STEP = 10
 
 SWITCH_ACTIONS = {"pick_scheduler", "next_scheduler"}
@@ -187,6 +189,8 @@ class ScxtopApp(App[None]):
         self._switcher_lock = threading.Lock()
         self.retry = ""
         self._dirty = False
+        self._pacing: PaintPacing | None = None
+        self._clock: Timer | None = None
         self._source: Source | None = None
         self._switcher: Switcher | None = None
         self._replay_timer: Timer | None = None
@@ -239,7 +243,8 @@ class ScxtopApp(App[None]):
         self.charts_panel.border_title = "History"
         self.latency_panel.border_title = "Wakeup latency"
         self._check_size(self.size.width, self.size.height)
-        self.set_interval(RENDER_TICK, self._render_tick, name="render")
+        self._pacing = PaintPacing(self, self._paint_if_dirty, RENDER_TICK)
+        self._clock = self.set_interval(RENDER_TICK, self._tick_clock, name="attaching-clock")
         if self.playback is not None:
             self.interval = self.playback.typical_interval
             self._restart_replay_timer()
@@ -304,12 +309,14 @@ class ScxtopApp(App[None]):
             self.notify("the source is back", title=message.sample.source)
         shown = self.latest
         self._ingest(message.sample)
-        if shown is None or shown.source != message.sample.source:
-            self.refresh_dashboard()  # the first screen, and bpftrace's first tick, without the tick's wait
+        if self._dirty and (shown is None or shown.source != message.sample.source):
+            self.refresh_dashboard()  # the first screen, and bpftrace's first tick, without waiting
 
     def on_source_failed(self, message: SourceFailed) -> None:
         failure = message.failure
         self.retry = f"retrying in {failure.retry_in:g}s (attempt {failure.attempt}): {failure.message}"
+        if self._clock is not None:
+            self._clock.resume()  # the source that comes next may attach again
         self.notify(failure.message, title="source failed", severity="error",
                     timeout=max(3.0, failure.retry_in), markup=False)
         self._show_status()
@@ -327,20 +334,35 @@ class ScxtopApp(App[None]):
                         markup=False)  # scheduler names: plain text
         if not self.paused or self.latest is None:
             self.before_latest, self.latest = self._last_ingested, sample
-            self._dirty = True
+            self._request_paint()
         self._last_ingested = sample
 
     # ---- rendering ----------------------------------------------------------------------
 
-    def _render_tick(self) -> None:
+    def _request_paint(self) -> None:
+        """Something on screen should change: drawn now, or once RENDER_TICK has passed since
+        the last drawing."""
+        self._dirty = True
+        if self._pacing is not None:
+            self._pacing.request()
+
+    def _paint_if_dirty(self) -> None:
         if self._dirty:
             self.refresh_dashboard()
-        elif self.status_line.status.attaching or attaching_text(self._source):
-            self._show_status()  # the attaching clock runs between samples
+
+    def _tick_clock(self) -> None:
+        """The attaching clock ('bpftrace attaching… 1.4s') runs between samples; it stops once
+        there is data and nothing attaches, and starts again when the source fails."""
+        if self.status_line.status.attaching or attaching_text(self._source):
+            self._show_status()
+        elif self.latest is not None and self._clock is not None:
+            self._clock.pause()
 
     def refresh_dashboard(self) -> None:
         """Draw every panel from the latest sample (also what the benchmark times)."""
         self._dirty = False
+        if self._pacing is not None:
+            self._pacing.painted()
         sample = self.latest
         if not self.cpu_panel.is_attached:
             return  # a timer that fired while the app tears the dashboard down
@@ -460,7 +482,7 @@ class ScxtopApp(App[None]):
         self.paused = not self.paused
         if self.playback is not None:
             self.playback.paused = self.paused
-        self._dirty = True
+        self._request_paint()
         self._show_status()
 
     def action_interval(self, direction: int) -> None:
@@ -603,7 +625,7 @@ class ScxtopApp(App[None]):
             return
         self.switching = name
         self.refresh_bindings()
-        self._dirty = True
+        self._request_paint()
         self._switch(name)
 
     @work(thread=True, exit_on_error=False, group="switch")
@@ -623,7 +645,7 @@ class ScxtopApp(App[None]):
 
     def on_switch_progress(self, message: SwitchProgress) -> None:
         self.switch_lines.append(message.line)
-        self._dirty = True
+        self._request_paint()
 
     def on_switch_done(self, message: SwitchDone) -> None:
         # The timeline hears of the switch from the samples: the source's sched_ext tracker sees
@@ -636,7 +658,7 @@ class ScxtopApp(App[None]):
         self.switch_lines.append(outcome)
         self.notify(outcome, title="scheduler", severity="information" if result.ok else "error",
                     markup=False)  # scheduler output: plain text
-        self._dirty = True
+        self._request_paint()
 
     # ---- the running scheduler's output -----------------------------------------------------
 
@@ -646,7 +668,7 @@ class ScxtopApp(App[None]):
             self._read_output()
         elif self.scheduler_output:
             self.scheduler_output = ()
-            self._dirty = True
+            self._request_paint()
 
     @work(thread=True, exit_on_error=False, group="output", exclusive=True)
     def _read_output(self) -> None:
@@ -660,4 +682,4 @@ class ScxtopApp(App[None]):
     def on_scheduler_output(self, message: SchedulerOutput) -> None:
         if message.lines != self.scheduler_output:
             self.scheduler_output = message.lines
-            self._dirty = True
+            self._request_paint()

@@ -128,7 +128,8 @@ async def test_space_freezes_the_display_and_resumes():
 
 async def test_the_first_sample_and_a_new_sources_first_are_drawn_without_waiting_for_the_tick(monkeypatch):
     """The warm start's first procfs sample, and bpftrace's first tick after it, are drawn when
-    they arrive; other samples wait for the render tick (stopped here: an hour)."""
+    they arrive; a sample right after a drawing waits for the shortest gap between two (an hour
+    here)."""
     monkeypatch.setattr("scxtop.tui.app.RENDER_TICK", 3600.0)
     app, _ = live_app(items=[])
     async with app.run_test(size=SIZE) as pilot:
