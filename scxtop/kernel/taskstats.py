@@ -159,3 +159,37 @@ class DelayTracker:
 
     def close(self) -> None:
         self._reader.close()
+
+
+class DelayTrackerOpening:
+    """A DelayTracker opened in a thread of its own: pyroute2's import and socket take ~0.17
+    CPU-s, which would hold back a source's start (bpftrace's spawn, the dashboard's first
+    screen). Sources need it from their second interval at the earliest."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._tracker: DelayTracker | None = None
+        self._thread = threading.Thread(target=self._open, args=(kwargs,), name="taskstats-open", daemon=True)
+
+    def _open(self, kwargs: dict[str, Any]) -> None:
+        self._tracker = DelayTracker(**kwargs)
+
+    def start(self) -> None:
+        if self._thread.ident is None:
+            self._thread.start()
+
+    def get(self, wait: bool = True) -> DelayTracker | None:
+        """The tracker; None when not started, or still opening and `wait` is False."""
+        if self._thread.ident is None or (not wait and self._thread.is_alive()):
+            return None
+        self._thread.join()
+        return self._tracker
+
+    @property
+    def limitation(self) -> str:
+        tracker = self.get(wait=False)
+        return tracker.limitation if tracker is not None else ""
+
+    def close(self) -> None:
+        tracker = self.get()
+        if tracker is not None:
+            tracker.close()

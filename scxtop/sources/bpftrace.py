@@ -29,7 +29,7 @@ from scxtop.bpftrace.ticks import TickClock, TickTime
 from scxtop.chains import build_chains
 from scxtop.kernel.procfs import busy_percent, read_freq_mhz, task_comm
 from scxtop.kernel.scx_tracker import SchedExtWatch
-from scxtop.kernel.taskstats import DelayTracker
+from scxtop.kernel.taskstats import DelayTrackerOpening
 from scxtop.model import (
     CpuStats,
     LatencyBucket,
@@ -162,7 +162,8 @@ class BpftraceSource:
         self._cpu_times = psutil.cpu_times(percpu=True)
         self._started = time.monotonic()
         self._scx = SchedExtWatch()
-        self._delays = DelayTracker()
+        self._delays = DelayTrackerOpening()
+        self._delays.start()
         self._delayed: tuple[TaskDelay, ...] = ()
         self._delays_at = 0.0
         self._streaming = False
@@ -257,7 +258,8 @@ class BpftraceSource:
         now = time.monotonic()
         if now - self._delays_at >= DELAYS_EVERY_S * 0.9:  # reports 1 s apart jitter around 1 s
             self._delays_at = now
-            self._delayed = self._delays.top(TOP_DELAYED)
+            tracker = self._delays.get()
+            self._delayed = tracker.top(TOP_DELAYED) if tracker is not None else ()
         return self._delayed
 
     def __enter__(self) -> BpftraceSource:

@@ -22,7 +22,7 @@ import psutil
 
 from scxtop.kernel.procfs import busy_percent, read_freq_mhz, read_schedstat
 from scxtop.kernel.scx_tracker import SchedExtWatch
-from scxtop.kernel.taskstats import DelayTracker
+from scxtop.kernel.taskstats import DelayTrackerOpening
 from scxtop.kernel.threads import ThreadStat, scan_threads
 from scxtop.model import CpuStats, Sample
 from scxtop.sources.pacing import Pacer
@@ -57,11 +57,10 @@ class ProcfsSource:
         self._proc = proc
         self._schedstat = schedstat
         self._top_n = delayed_tasks
-        # taskstats' netlink library takes ~0.17 CPU-s to import: opened in a thread once the
-        # samples are asked for, and the first sample does not wait for it (it could not show
-        # delays anyway: a task's delay is the growth of its total between two intervals)
-        self._delays: DelayTracker | None = None
-        self._opening = threading.Thread(target=self._open_delays, name="procfs-delays", daemon=True)
+        # opened once the samples are asked for (not while the dashboard imports Textual), and
+        # the first sample does not wait for it: it could not show delays anyway (a task's delay
+        # is the growth of its total between two intervals)
+        self._delays = DelayTrackerOpening(proc=proc)
         self._scx = SchedExtWatch()
         self._closed = False
         self._lock = threading.Lock()
@@ -71,15 +70,6 @@ class ProcfsSource:
         self._switches = read_schedstat(self._schedstat)
         self._pacer = Pacer()
         self._read_at = self._pacer.started
-
-    def _open_delays(self) -> None:
-        self._delays = DelayTracker(proc=self._proc)
-
-    def _delay_tracker(self, wait: bool = True) -> DelayTracker | None:
-        if self._opening.ident is not None and (wait or not self._opening.is_alive()):
-            self._opening.join()
-            return self._delays
-        return None
 
     def _scan(self) -> list[ThreadStat]:
         started = time.perf_counter()
@@ -95,8 +85,8 @@ class ProcfsSource:
 
     def samples(self) -> Iterator[Sample]:
         ncpu, times, switches, read_at = self._ncpu, self._times, self._switches, self._read_at
-        if self._top_n and self._opening.ident is None:
-            self._opening.start()
+        if self._top_n:
+            self._delays.start()
         self._scan()
         first = True
         try:
@@ -133,7 +123,7 @@ class ProcfsSource:
                 )
                 times, switches = now_times, now_switches
                 delayed = None
-                tracker = self._delay_tracker(wait=not first)
+                tracker = self._delays.get(wait=not first)
                 first = False
                 if tracker is not None:
                     tracker.observe(seen.values())
@@ -157,7 +147,7 @@ class ProcfsSource:
         notes = [NO_BPF]
         if not have_csw:
             notes.append(NO_CSW)
-        if self._delays is not None and self._delays.limitation:
+        if self._delays.limitation:
             notes.append(self._delays.limitation)
         return tuple(notes)
 
@@ -167,9 +157,7 @@ class ProcfsSource:
             if self._closed:
                 return
             self._closed = True
-        tracker = self._delay_tracker()
-        if tracker is not None:
-            tracker.close()
+        self._delays.close()
         self._scx.close()
 
 
