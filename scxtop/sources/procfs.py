@@ -57,9 +57,9 @@ class ProcfsSource:
         self._proc = proc
         self._schedstat = schedstat
         self._top_n = delayed_tasks
-        # opened once the samples are asked for (not while the dashboard imports Textual), and
-        # the first sample does not wait for it: it could not show delays anyway (a task's delay
-        # is the growth of its total between two intervals)
+        # opened once the first sample is out (not while the dashboard imports Textual, nor while
+        # it takes that sample); the first could not show delays anyway (a task's delay is the
+        # growth of its total between two intervals)
         self._delays = DelayTrackerOpening(proc=proc)
         self._scx = SchedExtWatch()
         self._closed = False
@@ -85,8 +85,6 @@ class ProcfsSource:
 
     def samples(self) -> Iterator[Sample]:
         ncpu, times, switches, read_at = self._ncpu, self._times, self._switches, self._read_at
-        if self._top_n:
-            self._delays.start()
         self._scan()
         first = True
         try:
@@ -94,6 +92,10 @@ class ProcfsSource:
                 interval = self.interval_s
                 if first and self._first_interval_s is not None:
                     interval = min(interval, self._first_interval_s)
+                elif not first and self._top_n:
+                    # after the first sample: the import would hold the interpreter while the
+                    # first sample is taken (0.13 s later in half the dashboard's starts)
+                    self._delays.start()
                 # an interval already over (the source was opened ahead) gets one snapshot, now
                 scans = 1 if self._pacer.overdue(interval) else self.scans_per_interval(interval)
                 counts: list[list[int]] = []
