@@ -6,7 +6,8 @@ The same refresh as `bench/dashboard_refresh.py` (a replayed recording widened t
 140x45): after a few warm-up refreshes, each widget's `render_lines` (what the compositor asks of
 it, border and background included) is timed in process CPU time, and the screen layouts that
 happened are counted (a layout re-renders every widget on screen). Printed per refresh: the total,
-each widget (with how often it was asked to render), and the remainder (compositor, encoding the
+each widget (with how often it was asked to render, and how many of its lines changed and were
+rendered again), and the remainder (compositor, encoding the
 update for a terminal, messages, the panels' own `show()`, the pilot's idle wait and the
 benchmark's bookkeeping). `--cprofile N` adds the N costliest
 functions by own time and by cumulative time (the profiler slows everything about 2x).
@@ -23,6 +24,7 @@ from collections import Counter
 from typing import Any
 
 from dashboard_refresh import RECORDING, SIZE, _encode_updates, _refresh, widen
+from textual._styles_cache import StylesCache
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -36,26 +38,34 @@ WARM_UP = 5
 
 
 class Timers:
-    """Process CPU time per widget while `on`, and the layouts the screens did."""
+    """Process CPU time per widget while `on`, the lines it re-rendered (the ones that changed:
+    Textual's styles cache renders only those), and the layouts the screens did."""
 
     def __init__(self) -> None:
         self.on = False
         self.seconds: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.lines: Counter[str] = Counter()
         self.layouts = 0
         render_lines, refresh_layout = Widget.render_lines, Screen._refresh_layout
+        render_line = StylesCache.render_line
         timers = self
+        rendering: list[str] = [""]
 
         def timed_render_lines(widget: Widget, crop: Any) -> list[Strip]:
             if not timers.on:
                 return render_lines(widget, crop)
+            name = rendering[0] = f"{type(widget).__name__}#{widget.id or ''}"
             start = time.process_time()
             try:
                 return render_lines(widget, crop)
             finally:
-                name = f"{type(widget).__name__}#{widget.id or ''}"
                 timers.seconds[name] += time.process_time() - start
                 timers.calls[name] += 1
+
+        def counted_line(cache: StylesCache, *args: Any, **kwargs: Any) -> Strip:
+            timers.lines[rendering[0]] += timers.on
+            return render_line(cache, *args, **kwargs)
 
         def counted_layout(screen: Screen[Any], *args: Any, **kwargs: Any) -> None:
             timers.layouts += timers.on
@@ -63,6 +73,7 @@ class Timers:
 
         # a benchmark's instrumentation: Textual's own methods, wrapped for the whole process
         Widget.render_lines = timed_render_lines  # type: ignore[method-assign]
+        StylesCache.render_line = counted_line  # type: ignore[method-assign]
         Screen._refresh_layout = counted_layout  # type: ignore[method-assign]
 
 
@@ -94,7 +105,8 @@ async def profile(nr_cpus: int, refreshes: int, top: int, dump: str | None = Non
     print(f"{nr_cpus} CPUs, {refreshes} refreshes{' (under cProfile)' if top or dump else ''}: "
           f"{per:.2f} CPU ms a refresh, {timers.layouts} layouts")
     for name, seconds in timers.seconds.most_common():
-        print(f"  {name:32} {seconds * 1000 / refreshes:7.2f} ms  {timers.calls[name] / refreshes:4.1f}x")
+        print(f"  {name:32} {seconds * 1000 / refreshes:7.2f} ms  {timers.calls[name] / refreshes:4.1f}x"
+              f"  {timers.lines[name] / refreshes:5.1f} lines")
     print(f"  {'widgets together':32} {widgets:7.2f} ms")
     print(f"  {'the rest':32} {per - widgets:7.2f} ms  (compositor, encoding, messages, idle wait)")
     if dump:
