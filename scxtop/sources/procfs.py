@@ -125,7 +125,7 @@ class ProcfsSource:
                 )
                 times, switches = now_times, now_switches
                 delayed = None
-                tracker = self._delays.get(wait=not first)
+                tracker = self._delays.get()  # None on the first sample: not opened yet
                 first = False
                 if tracker is not None:
                     tracker.observe(seen.values())

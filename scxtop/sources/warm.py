@@ -2,10 +2,10 @@
 
 bpftrace needs 1.5-3 s to compile and attach its probes (plus one interval for its first report);
 a dashboard that waits shows nothing for that long. `WarmStart` runs both: the procfs source
-(first sample after FIRST_INTERVAL_S, then at the chosen interval; `quick_procfs`) in one thread and the live
-source in another, and yields procfs samples until the live source's first sample arrives; from
-then on only the live one. The samples flow through one iterator, so the dashboard's history runs
-on without a reset. `attaching_s()` says for how long bpftrace has been starting, for the status
+(`quick_procfs`: first sample after FIRST_INTERVAL_S, then at the chosen interval) in one thread
+and the live source in another, and yields procfs samples until the live source's first sample
+arrives; from then on only the live one. The samples flow through one iterator, so the dashboard's
+history runs on without a reset. `attaching_s()` says for how long bpftrace has been starting, for the status
 line. `scxtop log` does not use this: a file holds one source's rows.
 
 When the live source fails before its first sample, the procfs samples simply go on and

@@ -135,7 +135,6 @@ class ChartsPanel(Widget):
         for y in range(height):
             # the columns side by side, each cut or padded to its cells, a blank cell between
             segments: list[Segment] = []
-            total = 0
             for i, column in enumerate(columns):
                 line = column[y] if y < len(column) else []
                 used = sum(cell_len(s.text) for s in line)
@@ -145,11 +144,9 @@ class ChartsPanel(Widget):
                     segments.extend(line)
                     if used < cells[i]:
                         segments.append(Segment(" " * (cells[i] - used), base))
-                total += max(0, cells[i])
                 if i < 2:
                     segments.append(gap)
-                    total += 1
-            strips.append(Strip(segments, width) if total == width else fitted(segments, width, base))
+            strips.append(fitted(segments, width, base))
         return strips
 
     def _chart(self, chart: _Chart, width: int, height: int) -> list[list[Segment]]:
